@@ -1,0 +1,240 @@
+"""House style and deterministic figure files.
+
+Plots read tables: the helpers here take pandas DataFrames (typically the output
+of :func:`lowrank_lab.experiments.run_sweep`) and aggregate over seeds.
+
+:func:`savefig` writes ``figures/NAME.png`` and ``figures/NAME.pdf`` with fixed
+metadata, so regenerating a figure without a code change gives identical bytes.
+
+Examples
+--------
+>>> import tempfile, matplotlib
+>>> matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> use_style()
+>>> fig, ax = plt.subplots()
+>>> _ = ax.plot([1, 2, 3])
+>>> with tempfile.TemporaryDirectory() as d:
+...     paths = savefig(fig, "example", directory=d)
+...     [p.name for p in paths]
+['example.png', 'example.pdf']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+
+from . import paths
+
+__all__ = [
+    "HOUSE_STYLE",
+    "PALETTE",
+    "annotate_slope",
+    "fit_line",
+    "plot_band",
+    "savefig",
+    "seed_summary",
+    "style",
+    "use_style",
+]
+
+#: Colour-blind-safe palette (Okabe-Ito), in plotting order.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+#: rcParams of the house style.
+HOUSE_STYLE: dict[str, Any] = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 110,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "lines.linewidth": 1.6,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "image.cmap": "viridis",
+    "pdf.fonttype": 42,  # TrueType: editable text in vector editors
+    "svg.hashsalt": "lowrank_lab",
+    "path.simplify": True,
+}
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def use_style() -> None:
+    """Apply the house style globally (notebooks call this once)."""
+    mpl.rcParams.update(HOUSE_STYLE)
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """Context manager applying the house style temporarily."""
+    with mpl.rc_context(HOUSE_STYLE):
+        yield
+
+
+def savefig(
+    fig: Any,
+    name: str,
+    *,
+    directory: str | Path | None = None,
+    formats: Sequence[str] = ("png", "pdf"),
+) -> list[Path]:
+    """Write ``fig`` as ``<directory>/<name>.<fmt>`` for each format, byte-for-byte reproducibly.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        File stem such as ``"04_mp_spikes"`` (letters, digits, ``_ . -``).
+    directory : path, optional
+        Defaults to :func:`lowrank_lab.paths.figures_dir` (``figures/``, or
+        ``LOWRANK_FIGURES_DIR``).
+    formats : sequence of {"png", "pdf", "svg"}
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"name must be a file stem of letters, digits, '_', '.', '-', got {name!r}")
+    allowed = {"png", "pdf", "svg"}
+    bad = [f for f in formats if f not in allowed]
+    if bad or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {sorted(allowed)}, got {list(formats)}")
+    out_dir = Path(directory) if directory is not None else paths.figures_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "png": {"Software": None},
+        "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+        "svg": {"Creator": None, "Date": None},
+    }
+    written = []
+    for fmt in formats:
+        target = out_dir / f"{name}.{fmt}"
+        tmp = target.with_name(f".{target.name}.tmp")
+        with mpl.rc_context({"svg.hashsalt": "lowrank_lab"}):
+            fig.savefig(tmp, format=fmt, metadata=metadata[fmt])
+        tmp.replace(target)  # atomic: readers never see a half-written figure
+        written.append(target)
+    return written
+
+
+def seed_summary(
+    frame: pd.DataFrame,
+    by: str | Sequence[str],
+    value: str,
+    *,
+    center: str = "median",
+    spread: str = "iqr",
+) -> pd.DataFrame:
+    """Aggregate ``value`` over seeds for each group of ``by``.
+
+    Returns columns ``by..., center, low, high, n`` where ``center`` is the mean or
+    median and ``[low, high]`` is mean +- std (``spread="std"``), the 25-75%
+    interquartile range (``"iqr"``) or the min-max range (``"range"``).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    for col in [*by, value]:
+        if col not in frame.columns:
+            raise KeyError(f"column {col!r} not in frame (columns: {list(frame.columns)})")
+    if center not in ("mean", "median"):
+        raise ValueError(f"center must be 'mean' or 'median', got {center!r}")
+    if spread not in ("std", "iqr", "range"):
+        raise ValueError(f"spread must be 'std', 'iqr' or 'range', got {spread!r}")
+    grouped = frame.groupby(by, sort=True)[value]
+    out = grouped.agg(["mean", "median", "std", "min", "max", "count"])
+    out["q25"] = grouped.quantile(0.25)
+    out["q75"] = grouped.quantile(0.75)
+    result = pd.DataFrame(index=out.index)
+    result["center"] = out[center]
+    if spread == "std":
+        std = out["std"].fillna(0.0)
+        result["low"], result["high"] = out["mean"] - std, out["mean"] + std
+    elif spread == "iqr":
+        result["low"], result["high"] = out["q25"], out["q75"]
+    else:
+        result["low"], result["high"] = out["min"], out["max"]
+    result["n"] = out["count"].astype(int)
+    return result.reset_index()
+
+
+def plot_band(
+    ax: Any,
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    label: str | None = None,
+    color: str | None = None,
+    center: str = "median",
+    spread: str = "iqr",
+    alpha: float = 0.2,
+    **line_kwargs: Any,
+) -> pd.DataFrame:
+    """Plot the seed-aggregated ``y`` against ``x`` as a line with a shaded spread.
+
+    Returns the aggregated table that was drawn.
+    """
+    summary = seed_summary(frame, x, y, center=center, spread=spread)
+    (line,) = ax.plot(summary[x], summary["center"], label=label, color=color, **line_kwargs)
+    ax.fill_between(summary[x], summary["low"], summary["high"], color=line.get_color(), alpha=alpha, lw=0)
+    return summary
+
+
+def fit_line(x: Any, y: Any, *, log_x: bool = False, log_y: bool = True) -> tuple[float, float]:
+    """Least-squares slope and intercept of ``y`` against ``x`` on the chosen axes.
+
+    With ``log_y`` (default) this is the log-linear rate of a linearly converging
+    error; with both logs it is a log-log slope.  Logs are natural.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(10.0)
+    >>> slope, _ = fit_line(t, np.exp(-0.5 * t))
+    >>> round(slope, 6)
+    -0.5
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x and y must be 1-D of equal length >= 2, got shapes {x.shape} and {y.shape}")
+    if (log_x and np.any(x <= 0)) or (log_y and np.any(y <= 0)):
+        raise ValueError("values must be positive on a log axis")
+    fx = np.log(x) if log_x else x
+    fy = np.log(y) if log_y else y
+    slope, intercept = np.polyfit(fx, fy, 1)
+    return float(slope), float(intercept)
+
+
+def annotate_slope(ax: Any, x: Any, y: Any, text: str, *, color: str | None = None, **kwargs: Any) -> None:
+    """Write ``text`` (e.g. a fitted slope) near the midpoint of a curve."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.size == 0:
+        return
+    i = x.size // 2
+    if not (math.isfinite(x[i]) and math.isfinite(y[i])):
+        return
+    ax.annotate(text, (x[i], y[i]), textcoords="offset points", xytext=(6, 6), color=color, fontsize=8.5, **kwargs)
