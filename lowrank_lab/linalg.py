@@ -76,6 +76,12 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     array([4., 0., 2.])
     """
     xp = backend.array_namespace(values, segment_ids)
+    n_segments = check_int(n_segments, "n_segments", low=0)
+    if segment_ids.ndim != 1 or values.ndim < 1 or values.shape[0] != segment_ids.shape[0]:
+        raise ValueError(
+            f"segment_ids must be 1-D with one id per row of values, got shapes "
+            f"{tuple(segment_ids.shape)} and values {tuple(values.shape)}"
+        )
     if backend.is_numpy(xp):
         return _segment_sum_numpy(values, segment_ids, n_segments, sorted)
     if backend.is_cupy(xp):  # pragma: no cover - needs a GPU
@@ -97,9 +103,11 @@ def _segment_sum_numpy(values, segment_ids, n_segments, is_sorted):
         return np.zeros((n_segments, *values.shape[1:]), dtype=values.dtype)
     if is_sorted:
         offsets = np.searchsorted(ids, np.arange(n_segments + 1))
-        starts = np.minimum(offsets[:-1], n - 1)
-        out = np.add.reduceat(values, starts, axis=0)
-        out[offsets[:-1] == offsets[1:]] = 0  # reduceat returns values[i] for empty runs
+        # reduceat over the non-empty runs only: their starts are strictly increasing,
+        # so each run sums exactly up to the next start (empty runs have zero length).
+        nonempty = offsets[:-1] < offsets[1:]
+        out = np.zeros((n_segments, *values.shape[1:]), dtype=values.dtype)
+        out[nonempty] = np.add.reduceat(values, offsets[:-1][nonempty], axis=0)
         return out
     trailing = values.shape[1:]
     width = math.prod(trailing)
@@ -210,7 +218,11 @@ def batched_solve(A: Any, b: Any) -> Any:
            [0.25, 0.25]])
     """
     xp = backend.array_namespace(A, b)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"A must be a stack of square matrices (..., k, k), got shape {tuple(A.shape)}")
     vector = b.ndim == A.ndim - 1
+    if b.shape[: A.ndim - 1] != A.shape[:-1] if vector else b.shape[:-1] != A.shape[:-1]:
+        raise ValueError(f"b must have shape {tuple(A.shape[:-1])} or {tuple(A.shape[:-1])} + (n_rhs,), got {tuple(b.shape)}")
     rhs = b[..., None] if vector else b
     x = xp.linalg.solve(A, rhs)
     return x[..., 0] if vector else x
@@ -228,6 +240,10 @@ def lstsq(A: Any, b: Any, *, rcond: float | None = None) -> Any:
     >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))
     array([2.])
     """
+    A = check_array(A, "A", ndim=2)
+    b = check_array(b, "b", ndim=(1, 2))
+    if b.shape[0] != A.shape[0]:
+        raise ValueError(f"b must have {A.shape[0]} rows (A.shape[0]), got shape {tuple(b.shape)}")
     xp = backend.array_namespace(A, b)
     if backend.is_numpy(xp) or backend.is_cupy(xp):
         native = __import__("numpy") if backend.is_numpy(xp) else __import__("cupy")

@@ -1,0 +1,66 @@
+# lowrank_lab: one-command set-up, tests and figures.
+#   make test      create/reuse .venv, install, run unit tests + doctests + all notebooks in smoke mode
+#   make figures   create/reuse .venv, install, execute every notebook at full size -> figures/
+#   make lab       JupyterLab on the suite
+# Variables: PYTHON (interpreter to build the venv from), VENV, LOWRANK_BACKEND (numpy|cupy).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= notebooks,test,dist
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+PYTEST_ARGS ?=
+
+export TQDM_DISABLE ?= 1
+export MPLBACKEND ?= Agg
+# Two BLAS threads per process: the CI machine has two cores.
+export OPENBLAS_NUM_THREADS ?= 2
+
+.PHONY: all venv test test-unit test-notebooks figures lab bench bench-peers gpu info clean distclean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest -m "not notebooks" $(PYTEST_ARGS)
+
+test-notebooks: venv
+	$(BIN)/python -m pytest -m notebooks $(PYTEST_ARGS)
+
+figures: venv
+	TQDM_DISABLE= $(BIN)/lowrank-lab figures
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+info: venv
+	$(BIN)/lowrank-lab info
+
+bench: venv
+	$(BIN)/lowrank-lab bench
+
+# Peers measured by benchmarks/ (never library dependencies).
+bench-peers: venv
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peers.txt
+
+# Opt-in GPU extra (CUDA 12, NVIDIA GPU); then run with LOWRANK_BACKEND=cupy.
+gpu: venv
+	$(BIN)/python -m pip install --quiet -e ".[gpu]"
+
+clean:
+	rm -rf .pytest_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

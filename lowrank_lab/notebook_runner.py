@@ -1,0 +1,186 @@
+"""Execute the suite's notebooks: smoke mode for CI, full size for the figures.
+
+The source of truth of each notebook is ``notebooks/NN_name.py`` (jupytext
+``py:percent``).  :func:`execute_notebook` runs it in a fresh Jupyter kernel
+with the environment that selects the mode:
+
+* **full** (``make figures``): figures go to ``figures/``, sweep caches to
+  ``data/sweeps/``, and the executed notebook (with its outputs and figures) is
+  written next to the source as ``notebooks/NN_name.ipynb`` for readers on GitHub.
+* **smoke** (``LOWRANK_SMOKE=1``, used by ``make test``): tiny sizes, and figures,
+  caches and the executed notebook go to a scratch directory, so a test run never
+  touches tracked files.
+
+Examples
+--------
+>>> [p.name for p in discover_notebooks()][:1]  # doctest: +SKIP
+['00_tour.py']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+
+__all__ = ["NotebookRun", "discover_notebooks", "execute_notebook", "select_notebooks"]
+
+_NOTEBOOK = re.compile(r"^\d\d_[A-Za-z0-9_]+\.py$")
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """Outcome of executing one notebook."""
+
+    name: str
+    ok: bool
+    seconds: float
+    smoke: bool
+    figures: tuple[str, ...] = ()  # file names written (in the figures directory)
+    output: Path | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def discover_notebooks(directory: str | Path | None = None) -> list[Path]:
+    """Notebook sources ``NN_name.py`` in ``directory`` (default ``notebooks/``), sorted by name."""
+    directory = Path(directory) if directory is not None else paths.notebooks_dir()
+    if not directory.is_dir():
+        raise FileNotFoundError(f"notebooks directory not found: {directory}")
+    return sorted(p for p in directory.iterdir() if _NOTEBOOK.match(p.name))
+
+
+def select_notebooks(only: Sequence[str] | None = None, directory: str | Path | None = None) -> list[Path]:
+    """Notebooks whose stem starts with any of ``only`` (``"04"`` or ``"04_spectral_toolkit"``)."""
+    found = discover_notebooks(directory)
+    if not only:
+        return found
+    chosen = [p for p in found if any(p.stem == o or p.stem.startswith(o) for o in only)]
+    unknown = [o for o in only if not any(p.stem == o or p.stem.startswith(o) for p in found)]
+    if unknown:
+        names = ", ".join(p.stem for p in found)
+        raise ValueError(f"only must name existing notebooks ({names}), got unknown {unknown}")
+    return chosen
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute_notebook(
+    source: str | Path,
+    *,
+    smoke: bool,
+    figures_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    write_notebook: bool | None = None,
+    timeout: int = 1800,
+    backend: str | None = None,
+) -> NotebookRun:
+    """Run one notebook source in a fresh kernel and report what it produced.
+
+    Parameters
+    ----------
+    source : path
+        ``notebooks/NN_name.py``.
+    smoke : bool
+        Tiny sizes (``LOWRANK_SMOKE=1``), scratch output directories.
+    figures_dir, cache_dir : path, optional
+        Override where figures and sweep caches go (defaults: see module docstring).
+    write_notebook : bool, optional
+        Write the executed ``.ipynb`` next to the source (default: only in full mode).
+    timeout : int
+        Seconds allowed per cell.
+    backend : str, optional
+        ``LOWRANK_BACKEND`` for the kernel (default: inherited, i.e. numpy).
+    """
+    import jupytext  # noqa: PLC0415
+    import nbformat  # noqa: PLC0415
+    from nbclient import NotebookClient  # noqa: PLC0415
+    from nbclient.exceptions import CellExecutionError  # noqa: PLC0415
+
+    source = Path(source).resolve()
+    if not source.is_file():
+        raise FileNotFoundError(f"source must be an existing notebook file, got {source}")
+    write_notebook = (not smoke) if write_notebook is None else write_notebook
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lowrank_nb_")))
+        fig_dir = Path(figures_dir) if figures_dir is not None else (scratch / "figures" if smoke else paths.figures_dir())
+        env = {
+            "LOWRANK_SMOKE": "1" if smoke else "0",
+            "LOWRANK_FIGURES_DIR": str(fig_dir),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        if cache_dir is not None or smoke:
+            env["LOWRANK_CACHE_DIR"] = str(cache_dir if cache_dir is not None else scratch / "sweeps")
+        if smoke:
+            env["TQDM_DISABLE"] = "1"
+        if backend is not None:
+            env["LOWRANK_BACKEND"] = backend
+        env["LOWRANK_ROOT"] = str(paths.project_root())
+        before = _snapshot(fig_dir)
+        notebook = jupytext.read(source)
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(source.parent)}},
+        )
+        start = time.perf_counter()
+        error = None
+        with _environment(env):
+            try:
+                client.execute()
+            except CellExecutionError as exc:
+                error = _short_error(str(exc))
+            except Exception as exc:  # kernel died, timeout...
+                error = f"{type(exc).__name__}: {exc}"
+        seconds = time.perf_counter() - start
+        figures = tuple(sorted(p for p, stamp in _snapshot(fig_dir).items() if before.get(p) != stamp))
+        output = None
+        if write_notebook and error is None:
+            output = source.with_suffix(".ipynb")
+            notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+            notebook.metadata.pop("widgets", None)
+            tmp = output.with_name(f".{output.name}.tmp")
+            nbformat.write(notebook, str(tmp))
+            tmp.replace(output)
+        return NotebookRun(
+            name=source.stem,
+            ok=error is None,
+            seconds=seconds,
+            smoke=smoke,
+            figures=tuple(p.name for p in figures),
+            output=output,
+            error=error,
+        )
+
+
+def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
+    if not directory.is_dir():
+        return {}
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.iterdir() if p.is_file()}
+
+
+def _short_error(text: str, limit: int = 4000) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # strip ANSI colours from tracebacks
+    return text if len(text) <= limit else text[:limit] + "\n... (truncated)"

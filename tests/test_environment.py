@@ -1,0 +1,73 @@
+"""environment.yml (conda users) must install what pyproject.toml's default extras declare."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_EXTRAS = ("notebooks", "test", "dist")
+# PyPI requirement name -> conda-forge package name(s)
+CONDA_NAMES = {"dask[distributed]": ("dask", "distributed")}
+
+
+def _split(req: str) -> tuple[str, str]:
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+(?:\[[^\]]+\])?)\s*(.*)$", req)
+    assert match, req
+    return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in DEFAULT_EXTRAS:
+        reqs += project["optional-dependencies"][extra]
+    wanted: dict[str, str] = {}
+    for req in reqs:
+        name, spec = _split(req)
+        for conda_name in CONDA_NAMES.get(name, (name,)):
+            wanted[conda_name] = spec
+    return wanted
+
+
+def _conda_requirements() -> tuple[dict[str, str], list]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda: dict[str, str] = {}
+    pip_section: list = []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip_section = dep.get("pip", [])
+            continue
+        name, spec = _split(dep)
+        conda[name] = spec
+    return conda, pip_section
+
+
+def test_environment_lists_every_default_dependency_with_the_same_bound():
+    wanted = _pyproject_requirements()
+    conda, _ = _conda_requirements()
+    missing = sorted(set(wanted) - set(conda))
+    assert not missing, f"environment.yml lacks {missing}"
+    mismatched = {n: (wanted[n], conda[n]) for n in wanted if wanted[n] != conda[n]}
+    assert not mismatched, f"version bounds differ (pyproject, environment.yml): {mismatched}"
+
+
+def test_environment_has_nothing_extra_and_installs_the_package_itself():
+    wanted = _pyproject_requirements()
+    conda, pip_section = _conda_requirements()
+    extra = sorted(set(conda) - set(wanted) - {"python", "pip"})
+    assert not extra, f"environment.yml installs packages pyproject.toml does not declare: {extra}"
+    assert conda["python"].startswith("=3.11")
+    assert any(line.replace(" ", "").endswith("-e.") for line in pip_section), "environment.yml must pip-install the package"
+
+
+def test_gpu_extra_is_opt_in():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("cupy") for r in project["optional-dependencies"]["gpu"])
+    default = project["dependencies"] + sum((project["optional-dependencies"][e] for e in DEFAULT_EXTRAS), [])
+    assert not any(r.startswith("cupy") for r in default)
