@@ -81,7 +81,8 @@ for ax, q in zip(axes, ASPECTS):
     fit = spectral.fit_marchenko_pastur(W)
     lo, hi = spectral.marchenko_pastur_edge(q)
     grid = np.linspace(max(lo, 1e-3), hi, 400)
-    ax.hist(eig, bins=40, density=True, color=PALETTE[5], alpha=0.6, label="ESD")
+    heights, _, _ = ax.hist(eig, bins=40, density=True, color=PALETTE[5], alpha=0.6, label="ESD")
+    ax.set_ylim(0, 1.3 * heights.max())  # the Q = 1 density diverges at 0
     ax.plot(grid, spectral.marchenko_pastur_density(grid, q), color=PALETTE[1], label="MP density (s² = 1)")
     ax.axvline(fit.threshold, color="0.2", ls="--", lw=1, label="λ₊ + TW margin (fitted)")
     ax.set(title=f"Q = {q}", xlabel="eigenvalue of WᵀW/N")
