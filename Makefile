@@ -52,7 +52,7 @@ bench: venv
 
 # Peers measured by benchmarks/ (never library dependencies).
 bench-peers: venv
-	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peers.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r benchmarks/requirements-peers.txt
 
 # Opt-in GPU extra (CUDA 12, NVIDIA GPU); then run with LOWRANK_BACKEND=cupy.
 gpu: venv

@@ -1,0 +1,953 @@
+"""Solvers for low-rank matrix sensing (studies A and B of PAPERS.md).
+
+Every solver is a plain function
+``solver(problem, rank, *, ..., max_iter, tol, callback=None, rng=None,
+history_stride=1, progress=False) -> SolverResult`` on a
+:class:`~lowrank_lab.problems.SensingProblem`:
+
+:func:`factored_gd`
+    Gradient descent on ``X X^T`` ("symmetric") or ``F G^T`` ("asymmetric") with
+    any width ``k``, small random or spectral initialization, constant step, and
+    an optional one-step imbalance injection (a reconstruction).
+:func:`scaled_gd`
+    ScaledGD of Tong, Ma and Chi: factor updates preconditioned by
+    ``(G^T G + lambda I)^{-1}``.
+:func:`subgradient_l1`
+    Sub-gradient method on the l1 loss with geometrically decaying steps and
+    small initialization (Ma and Fattahi).
+:func:`nuclear_norm_pgd`
+    Convex baseline: proximal gradient on ``(1/2m)||A(X) - y||^2 + reg ||X||_*``
+    (singular value thresholding).
+
+Losses (``w`` is the operator's ``loss_weight``: ``1/m`` for Gaussian sensing,
+``1`` for the fully observed variant; ``r_i = <A_i, model> - y_i``), exactly as
+PAPERS.md A2 and B2:
+
+==========================  ===============================  ==============================================
+model                       loss                             gradient
+==========================  ===============================  ==============================================
+``X X^T``  (l2, study A)    ``(w/4) sum r_i^2``              ``w sum r_i (A_i + A_i^T)/2 X``
+``F G^T``  (l2, study A)    ``(w/2) sum r_i^2``              ``w sum r_i A_i G``, ``w sum r_i A_i^T F``
+``U U^T``  (l1, study B)    ``w sum |r_i|``                  ``w sum sign(r_i) (A_i + A_i^T) U``
+``F G^T``  (l1)             ``w sum |r_i|``                  ``w sum sign(r_i) A_i G``, ``... A_i^T F``
+==========================  ===============================  ==============================================
+
+Note that study B's l2 baseline ``(1/2m) sum r_i^2`` on ``U U^T`` is
+:func:`factored_gd` (symmetric) with twice the step size.
+
+Histories (one row every ``history_stride`` iterations, plus the last) have
+``iteration``, ``time_s``, ``loss``, ``relative_error`` (``||model - M*||_F /
+||M*||_F``, when the truth is known), ``relative_residual`` (``||r|| / ||y||``) and
+per-solver columns (``imbalance`` ``= ||F^T F - G^T G||_F``, the factor's singular
+values ``sigma_1..sigma_k`` or ``sigma_f_*``/``sigma_g_*``, ``step_size``, ``rank``).
+
+All solvers get the namespace from the problem's arrays and use only Array API
+standard calls (plus :mod:`lowrank_lab.linalg`); the host is consulted only every
+``check_every`` iterations (convergence and divergence checks).  Divergence (NaN,
+infinity, or a loss ``1e8`` times its initial value) stops with
+``stop_reason="diverged"`` and returns the last finite iterate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import backend, linalg
+from ._validation import check_callback, check_choice, check_float, check_int
+from .problems.sensing import SensingProblem
+from .results import HistoryRecorder, SolverResult, is_diverged
+
+__all__ = ["factored_gd", "nuclear_norm_pgd", "scaled_gd", "subgradient_l1"]
+
+PARAMETERIZATIONS = ("symmetric", "asymmetric")
+ONE_STEP_FIXES = (None, "orthogonal", "rescale")
+
+
+# --------------------------------------------------------------------------- #
+# public solvers
+# --------------------------------------------------------------------------- #
+def factored_gd(
+    problem: SensingProblem,
+    rank: int,
+    *,
+    parameterization: str | None = None,
+    step_size: float = 0.1,
+    init: Any = "small_random",
+    init_scale: float = 1e-2,
+    one_step_fix: str | None = None,
+    fix_iteration: int = 500,
+    fix_scale: float = 1.0,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    check_every: int = 10,
+    callback: Callable[[int, dict], bool | None] | None = None,
+    rng: Any = None,
+    history_stride: int = 1,
+    record_singular_values: bool = True,
+    progress: bool = False,
+) -> SolverResult:
+    """Gradient descent on a factored model of width ``rank`` with a constant step.
+
+    Minimizes ``(w/4) sum_i (<A_i, X X^T> - y_i)^2`` (symmetric) or
+    ``(w/2) sum_i (<A_i, F G^T> - y_i)^2`` (asymmetric), ``w = 1/m`` (PAPERS.md A2).
+
+    Parameters
+    ----------
+    problem : SensingProblem
+    rank : int
+        Factor width ``k`` (any ``k >= 1``; ``k > rank(M*)`` is over-parameterized).
+    parameterization : {"symmetric", "asymmetric"}, optional
+        ``X X^T`` or ``F G^T``.  Default: symmetric when the truth is PSD.
+        The asymmetric model needs an operator that sees non-symmetric matrices
+        (``gaussian_sensing(..., symmetric=False)`` or ``fully_observed``).
+    step_size : float, default 0.1
+        Constant step ``eta`` (the truth is normalized to ``sigma_1 = 1`` by
+        :func:`~lowrank_lab.problems.low_rank_matrix`).
+    init : {"small_random", "spectral"} or tuple of arrays
+        ``"small_random"``: ``X_0 = alpha Z``, ``Z_ij ~ N(0, 1/n)``, with ``F_0`` and
+        ``G_0`` drawn independently.  ``"spectral"``: top-``k`` SVD (eigen-
+        decomposition when symmetric) ``U S V^T`` of ``w A^*(y)``, ``F_0 = U S^{1/2}``,
+        ``G_0 = V S^{1/2}``.  A tuple ``(X_0,)`` or ``(F_0, G_0)`` is used as given.
+    init_scale : float, default 1e-2
+        ``alpha`` of the small random initialization.
+    one_step_fix : {None, "orthogonal", "rescale"}
+        Asymmetric only.  **Reconstruction (PAPERS.md A2 -- check against the
+        paper):** once, at iteration ``fix_iteration`` (after the initial phase),
+        inject order-one imbalance.  ``"orthogonal"`` adds ``P = (I - Q Q^T) Z`` to
+        ``F``, where ``Q`` is an orthonormal basis of ``F``'s current column space
+        and ``Z_ij ~ N(0, fix_scale^2 / n1)``: ``F^T F`` grows by ``P^T P`` while the
+        cross terms vanish.  In the issue's pilot (n = 20, r = 2, k = 4, m = 800,
+        step 0.2) it brought the relative error to 1e-14 within 1,500 further steps
+        for every alpha in {1e-1, 1e-2, 1e-3}.  ``"rescale"`` is the control that
+        barely helps: ``F <- c F``, ``G <- G / c`` with ``c = 1 + fix_scale``.
+    fix_iteration : int, default 500
+        When the fix is applied.
+    fix_scale : float, default 1.0
+        Size of the injected perturbation (see ``one_step_fix``).
+    max_iter : int, default 1000
+    tol : float, default 1e-10
+        Stop ("converged") when the relative residual ``||r|| / ||y||`` is at most ``tol``.
+    check_every : int, default 10
+        Iterations between host-side convergence / divergence checks.
+    callback : callable, optional
+        ``callback(iteration, state) -> bool | None``; ``state`` has ``factors``,
+        ``loss`` (0-d array) and ``step_size``.  True stops ("callback").
+    rng : int, Generator or None
+        Stream of the random initialization and of the one-step fix.
+    history_stride : int, default 1
+    record_singular_values : bool, default True
+        Record the singular values of the factor(s) (``sigma_1..sigma_k``, or
+        ``sigma_f_i`` and ``sigma_g_i``) and, asymmetric, the imbalance.
+    progress : bool, default False
+        Show a ``tqdm`` progress bar.
+
+    Returns
+    -------
+    SolverResult
+        ``factors = (X,)`` (symmetric, model ``X X^T``) or ``(F, G)`` (model ``F G^T``).
+
+    Examples
+    --------
+    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> M = low_rank_matrix(8, 8, 2, psd=True, rng=0)
+    >>> problem = gaussian_sensing(M, 120, rng=1)
+    >>> res = factored_gd(problem, 2, step_size=0.2, init_scale=0.1, max_iter=3000, rng=2)
+    >>> res.stop_reason, bool(res.final("relative_error") < 1e-8)
+    ('converged', True)
+    """
+    problem = _check_problem(problem)
+    setup = _Setup.build(problem, rank, parameterization, init, init_scale, rng)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
+    one_step_fix = check_choice(one_step_fix, "one_step_fix", ONE_STEP_FIXES)
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    fix_iteration = check_int(fix_iteration, "fix_iteration", low=0)
+    fix_scale = check_float(fix_scale, "fix_scale", low=0.0)
+    fix = None
+    if one_step_fix is not None:
+        if setup.parameterization != "asymmetric":
+            raise ValueError(f"one_step_fix needs parameterization='asymmetric', got {setup.parameterization!r}")
+        if one_step_fix == "orthogonal" and setup.rank >= problem.shape[0]:
+            raise ValueError(
+                f"one_step_fix='orthogonal' needs rank < n1={problem.shape[0]} (room for an orthogonal "
+                f"perturbation), got rank={setup.rank}"
+            )
+        fix = _OneStepFix(one_step_fix, fix_iteration, fix_scale, setup)
+    params = {
+        "parameterization": setup.parameterization,
+        "rank": setup.rank,
+        "step_size": step_size,
+        "init": setup.init_name,
+        "init_scale": init_scale if setup.init_name == "small_random" else None,
+        "one_step_fix": one_step_fix,
+        "fix_iteration": fix_iteration if one_step_fix else None,
+        "fix_scale": fix_scale if one_step_fix else None,
+        "max_iter": max_iter,
+        "tol": tol,
+    }
+    return _run_factored(
+        problem,
+        setup,
+        loss="l2",
+        schedule=lambda t: step_size,
+        damping=None,
+        fix=fix,
+        max_iter=max_iter,
+        tol=_check_tol(tol),
+        check_every=check_every,
+        callback=callback,
+        history_stride=history_stride,
+        record_singular_values=record_singular_values,
+        record_step=False,
+        progress=progress,
+        solver="factored_gd",
+        params=params,
+        seed=_seed_of(rng),
+    )
+
+
+def scaled_gd(
+    problem: SensingProblem,
+    rank: int,
+    *,
+    parameterization: str | None = None,
+    step_size: float = 0.5,
+    init: Any = "spectral",
+    init_scale: float = 1e-2,
+    damping: float | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    check_every: int = 10,
+    callback: Callable[[int, dict], bool | None] | None = None,
+    rng: Any = None,
+    history_stride: int = 1,
+    record_singular_values: bool = True,
+    progress: bool = False,
+) -> SolverResult:
+    """Scaled gradient descent (ScaledGD; Tong, Ma and Chi, arXiv 2005.08898).
+
+    Asymmetric: ``F <- F - eta grad_F f (G^T G + lambda I)^{-1}``,
+    ``G <- G - eta grad_G f (F^T F + lambda I)^{-1}`` on the loss of
+    :func:`factored_gd`; symmetric: ``X <- X - eta grad f (X^T X + lambda I)^{-1}``.
+    Its linear contraction factor does not depend on the condition number.
+
+    Parameters
+    ----------
+    problem : SensingProblem
+    rank : int
+        Factor width ``k``.
+    parameterization : {"symmetric", "asymmetric"}, optional
+        As in :func:`factored_gd`.
+    step_size : float, default 0.5
+    init : {"spectral", "small_random"} or tuple of arrays
+        Default: spectral initialization (top-``k`` SVD of ``w A^*(y)``).
+    init_scale : float, default 1e-2
+        ``alpha`` when ``init="small_random"``.
+    damping : float, optional
+        ``lambda``.  The plain method uses ``lambda = 0``; for ``k > r`` the Gram
+        matrices become near-singular and a small ``lambda`` is needed
+        (**reconstruction -- check against the paper**, PAPERS.md A2).  Default:
+        0 when ``rank`` is at most the truth's rank, else ``1e-3`` times the top
+        singular value of ``w A^*(y)`` (also when the truth is unknown).
+    max_iter, tol, check_every, callback, rng, history_stride, record_singular_values, progress
+        As in :func:`factored_gd`.
+
+    Returns
+    -------
+    SolverResult
+        ``factors = (X,)`` or ``(F, G)``.
+
+    Examples
+    --------
+    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> M = low_rank_matrix(8, 8, 2, condition_number=20.0, rng=0)
+    >>> problem = gaussian_sensing(M, 150, rng=1)
+    >>> res = scaled_gd(problem, 2, max_iter=200)
+    >>> res.stop_reason, bool(res.final("relative_error") < 1e-8)
+    ('converged', True)
+    """
+    problem = _check_problem(problem)
+    setup = _Setup.build(problem, rank, parameterization, init, init_scale, rng)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    if damping is None:
+        true_rank = problem.rank
+        if true_rank is not None and setup.rank <= true_rank:
+            damping = 0.0
+        else:
+            damping = 1e-3 * _spectral_norm_of_backprojection(problem)
+    damping = check_float(damping, "damping", low=0.0)
+    params = {
+        "parameterization": setup.parameterization,
+        "rank": setup.rank,
+        "step_size": step_size,
+        "init": setup.init_name,
+        "init_scale": init_scale if setup.init_name == "small_random" else None,
+        "damping": damping,
+        "max_iter": max_iter,
+        "tol": tol,
+    }
+    return _run_factored(
+        problem,
+        setup,
+        loss="l2",
+        schedule=lambda t: step_size,
+        damping=damping,
+        fix=None,
+        max_iter=max_iter,
+        tol=_check_tol(tol),
+        check_every=check_every,
+        callback=callback,
+        history_stride=history_stride,
+        record_singular_values=record_singular_values,
+        record_step=False,
+        progress=progress,
+        solver="scaled_gd",
+        params=params,
+        seed=_seed_of(rng),
+    )
+
+
+def subgradient_l1(
+    problem: SensingProblem,
+    rank: int,
+    *,
+    parameterization: str | None = None,
+    step_size: float = 0.05,
+    decay: float = 0.995,
+    init: Any = "small_random",
+    init_scale: float = 1e-3,
+    max_iter: int = 3000,
+    tol: float = 1e-12,
+    check_every: int = 10,
+    callback: Callable[[int, dict], bool | None] | None = None,
+    rng: Any = None,
+    history_stride: int = 1,
+    record_singular_values: bool = True,
+    progress: bool = False,
+) -> SolverResult:
+    """Sub-gradient method on the l1 loss (SubGM; Ma and Fattahi, arXiv 2202.08788).
+
+    Minimizes ``f(U) = (1/m) sum_i |<A_i, U U^T> - y_i|`` with
+    ``U <- U - eta_t g``, ``g = (1/m) sum_i sign(r_i) (A_i + A_i^T) U``, from
+    ``U_0 = alpha B_0``, ``(B_0)_ij ~ N(0, 1/d)`` (PAPERS.md B2).  The asymmetric
+    variant uses ``F G^T`` with ``g_F = (1/m) sum sign(r_i) A_i G``.
+
+    The step size decays geometrically, ``eta_t = step_size * decay^t``
+    (**reconstruction -- check against the paper**, PAPERS.md B2): with a constant
+    step the sub-gradients do not vanish and the error has a floor proportional to
+    the step; with too fast a decay the iterates freeze before reaching the truth
+    (total travel ``step_size / (1 - decay)``).
+
+    Parameters
+    ----------
+    problem : SensingProblem
+    rank : int
+        Width ``r'`` of ``U`` (over-parameterized when ``r' > r``).
+    parameterization : {"symmetric", "asymmetric"}, optional
+        Default: symmetric when the truth is PSD.
+    step_size : float, default 0.05
+        ``eta_0``.
+    decay : float in (0, 1], default 0.995
+        ``rho``.
+    init, init_scale
+        As in :func:`factored_gd` (default ``alpha = 1e-3``).
+    max_iter : int, default 3000
+    tol : float, default 1e-12
+        Stop ("converged") when the relative update ``eta_t ||g|| / ||U||`` is at
+        most ``tol`` (the iterates are frozen).
+    check_every, callback, rng, history_stride, record_singular_values, progress
+        As in :func:`factored_gd`; the history also records ``step_size``.
+
+    Returns
+    -------
+    SolverResult
+        ``factors = (U,)`` (model ``U U^T``) or ``(F, G)``.
+
+    Examples
+    --------
+    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> M = low_rank_matrix(8, 8, 1, psd=True, rng=0)
+    >>> problem = gaussian_sensing(M, 200, outlier_fraction=0.2, rng=1)
+    >>> res = subgradient_l1(problem, 3, step_size=0.1, decay=0.99, max_iter=1500, rng=2)
+    >>> bool(res.final("relative_error") < 1e-3)
+    True
+    """
+    problem = _check_problem(problem)
+    setup = _Setup.build(problem, rank, parameterization, init, init_scale, rng)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
+    decay = check_float(decay, "decay", low=0.0, high=1.0, low_inclusive=False)
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    log_decay = math.log(decay)
+
+    def schedule(t: int) -> float:
+        return step_size * math.exp(t * log_decay)
+
+    params = {
+        "parameterization": setup.parameterization,
+        "rank": setup.rank,
+        "step_size": step_size,
+        "decay": decay,
+        "init": setup.init_name,
+        "init_scale": init_scale if setup.init_name == "small_random" else None,
+        "max_iter": max_iter,
+        "tol": tol,
+    }
+    return _run_factored(
+        problem,
+        setup,
+        loss="l1",
+        schedule=schedule,
+        damping=None,
+        fix=None,
+        max_iter=max_iter,
+        tol=_check_tol(tol),
+        check_every=check_every,
+        callback=callback,
+        history_stride=history_stride,
+        record_singular_values=record_singular_values,
+        record_step=True,
+        progress=progress,
+        solver="subgradient_l1",
+        params=params,
+        seed=_seed_of(rng),
+    )
+
+
+def nuclear_norm_pgd(
+    problem: SensingProblem,
+    rank: int | None = None,
+    *,
+    reg: float = 1e-3,
+    step_size: float | None = None,
+    psd: bool | None = None,
+    max_iter: int = 500,
+    tol: float = 1e-9,
+    check_every: int = 10,
+    callback: Callable[[int, dict], bool | None] | None = None,
+    rng: Any = None,
+    history_stride: int = 1,
+    progress: bool = False,
+) -> SolverResult:
+    """Convex baseline: proximal gradient on ``(w/2)||A(X) - y||^2 + reg ||X||_*``.
+
+    ``X <- SVT_{eta reg}(X - eta w A^*(A(X) - y))`` from ``X_0 = 0``, where singular
+    value thresholding ``SVT_tau`` shrinks the singular values by ``tau`` (standard).
+    With ``psd=True`` the prox is over the PSD cone: eigenvalues of the symmetric
+    part are shrinked and clipped at 0 (trace-norm regularization).
+
+    Parameters
+    ----------
+    problem : SensingProblem
+    rank : int, optional
+        Keep at most this many singular values per step (a cap; None = no cap).
+    reg : float, default 1e-3
+        ``lambda``.  The minimizer is biased by ``O(reg)``: with noise-free data
+        the relative error plateaus at a level that shrinks with ``reg``.
+    step_size : float, optional
+        Default ``0.95 / L`` with ``L = w ||A||_2^2`` estimated by 50 power iterations
+        (``1`` for the fully observed variant).
+    psd : bool, optional
+        Default: True when the truth is PSD.
+    max_iter : int, default 500
+    tol : float, default 1e-9
+        Stop ("converged") when ``||X_{t+1} - X_t||_F <= tol * max(||X_t||_F, 1e-12)``.
+    check_every, callback, history_stride, progress
+        As in :func:`factored_gd`.
+    rng : int, Generator or None
+        Start of the power iteration.
+
+    Returns
+    -------
+    SolverResult
+        ``factors = (F, G)`` with ``X = F G^T``, ``F = U S^{1/2}``, ``G = V S^{1/2}``
+        over the nonzero singular values (at least one column).  The history
+        records ``loss`` (the objective), ``relative_error`` and ``rank``.
+
+    Examples
+    --------
+    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> M = low_rank_matrix(8, 8, 1, rng=0)
+    >>> problem = gaussian_sensing(M, 120, rng=1)
+    >>> res = nuclear_norm_pgd(problem, reg=1e-4, max_iter=400, rng=0)
+    >>> bool(res.final("relative_error") < 1e-2), int(res.history["rank"].iloc[-1])
+    (True, 1)
+    """
+    problem = _check_problem(problem)
+    n1, n2 = problem.shape
+    if rank is not None:
+        rank = check_int(rank, "rank", low=1, high=min(n1, n2), high_label="min(n1, n2)")
+    reg = check_float(reg, "reg", low=0.0)
+    if psd is None:
+        psd = bool(problem.psd)
+    if psd and n1 != n2:
+        raise ValueError(f"psd=True needs a square problem, got shape ({n1}, {n2})")
+    max_iter = check_int(max_iter, "max_iter", low=0)
+    check_every = check_int(check_every, "check_every", low=1)
+    tol = _check_tol(tol)
+    callback = check_callback(callback)
+    op = problem.operator
+    y = problem.measurements
+    xp = backend.array_namespace(y)
+    w = op.loss_weight
+    if step_size is None:
+        step_size = 0.95 / _lipschitz(problem, rng)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
+    M = problem.truth_matrix
+    M_norm = None if M is None else xp.linalg.matrix_norm(M)
+    recorder = HistoryRecorder(_check_stride(history_stride))
+    X = xp.zeros((n1, n2), dtype=y.dtype, device=backend.device(y))
+    shrink_total = step_size * reg
+
+    def prox(Y: Any) -> tuple[Any, Any]:
+        if psd:
+            evals, evecs = xp.linalg.eigh(0.5 * (Y + xp.matrix_transpose(Y)))
+            s = xp.maximum(evals - shrink_total, 0.0)
+            if rank is not None:
+                s = _keep_top(xp, s, rank)
+            return (evecs * s[None, :]) @ xp.matrix_transpose(evecs), s
+        U, S, Vt = xp.linalg.svd(Y, full_matrices=False)
+        s = xp.maximum(S - shrink_total, 0.0)
+        if rank is not None:
+            s = _keep_top(xp, s, rank)
+        return (U * s[None, :]) @ Vt, s
+
+    s_current = xp.zeros((min(n1, n2),), dtype=y.dtype, device=backend.device(y))
+
+    def record(t: int, X: Any, s: Any, loss: Any) -> None:
+        values = {"loss": loss}
+        if M is not None:
+            values["relative_error"] = xp.linalg.matrix_norm(X - M) / M_norm
+        values["rank"] = xp.sum(xp.astype(s > 0, xp.int64))
+        recorder.record(t, **values)
+
+    stop_reason = "max_iter"
+    reference_loss: float | None = None
+    last_good = X
+    converged = False
+    t = 0
+    bar = _progress_bar(max_iter, progress, "nuclear_norm_pgd")
+    with _quiet_overflow():
+        for t in range(max_iter + 1):
+            r = op.apply(X) - y
+            loss = 0.5 * w * xp.sum(r * r) + reg * xp.sum(xp.abs(s_current))
+            stop = "converged" if converged else None
+            if stop is None and (t % check_every == 0 or t == max_iter):
+                host_loss = float(loss)
+                if reference_loss is None:
+                    reference_loss = host_loss
+                if is_diverged(host_loss, reference_loss):
+                    stop = "diverged"
+                else:
+                    last_good = X
+            if stop is None and callback is not None and callback(
+                t, {"factors": (X,), "loss": loss, "step_size": step_size}
+            ):
+                stop = "callback"
+            if stop is None and t == max_iter:
+                stop = "max_iter"
+            if recorder.due(t) or stop is not None:
+                record(t, X, s_current, loss)
+            if stop is not None:
+                stop_reason = stop
+                break
+            grad = w * op.adjoint(r)
+            try:
+                X_new, s_new = prox(X - step_size * grad)
+            except (ValueError, RuntimeError, ArithmeticError):  # SVD of non-finite data
+                stop_reason = "diverged"
+                break
+            if (t + 1) % check_every == 0:
+                change = float(xp.linalg.matrix_norm(X_new - X))
+                size = float(xp.linalg.matrix_norm(X))
+                converged = math.isfinite(change) and change <= tol * max(size, 1e-12)
+            X, s_current = X_new, s_new
+            bar.update(1)
+    bar.close()
+    if stop_reason == "diverged":
+        X = last_good
+    F, G = _factor_from_matrix(X, psd)
+    params = {"rank": rank, "reg": reg, "step_size": step_size, "psd": psd, "max_iter": max_iter, "tol": tol}
+    return recorder.result(
+        factors=(F, G), n_iter=t, stop_reason=stop_reason, seed=_seed_of(rng), solver="nuclear_norm_pgd",
+        params=params,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# set-up shared by the factored solvers
+# --------------------------------------------------------------------------- #
+class _Setup:
+    """Validated parameterization, width and initial factors."""
+
+    def __init__(self, parameterization: str, rank: int, factors: tuple, init_name: str, gen: Any) -> None:
+        self.parameterization = parameterization
+        self.rank = rank
+        self.factors = factors
+        self.init_name = init_name
+        self.gen = gen
+
+    @classmethod
+    def build(cls, problem: SensingProblem, rank: Any, parameterization: Any, init: Any, init_scale: Any,
+              rng: Any) -> _Setup:
+        n1, n2 = problem.shape
+        rank = check_int(rank, "rank", low=1, high=min(n1, n2), high_label="min(n1, n2)")
+        if parameterization is None:
+            parameterization = "symmetric" if problem.psd else "asymmetric"
+        parameterization = check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
+        if parameterization == "symmetric" and n1 != n2:
+            raise ValueError(f"parameterization='symmetric' needs a square problem, got shape ({n1}, {n2})")
+        if parameterization == "asymmetric" and not problem.operator.observes_all:
+            raise ValueError(
+                "parameterization='asymmetric' needs an operator that sees non-symmetric matrices: symmetric "
+                "sensing matrices cannot see the antisymmetric part of F G^T; build the problem with "
+                "gaussian_sensing(..., symmetric=False) or use parameterization='symmetric'"
+            )
+        gen = backend.as_generator(rng)
+        y = problem.measurements
+        xp = backend.array_namespace(y)
+        if isinstance(init, str):
+            init = check_choice(init, "init", ("small_random", "spectral"))
+            if init == "small_random":
+                alpha = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False)
+                F = backend.random_normal((n1, rank), rng=gen, like=y, scale=alpha / math.sqrt(n1))
+                if parameterization == "symmetric":
+                    factors = (F,)
+                else:
+                    G = backend.random_normal((n2, rank), rng=gen, like=y, scale=alpha / math.sqrt(n2))
+                    factors = (F, G)
+            else:
+                factors = _spectral_init(problem, rank, parameterization)
+            return cls(parameterization, rank, factors, init, gen)
+        if not isinstance(init, (tuple, list)):
+            raise TypeError(f"init must be 'small_random', 'spectral' or a tuple of arrays, got {type(init).__name__}")
+        want = [(n1, rank)] if parameterization == "symmetric" else [(n1, rank), (n2, rank)]
+        if len(init) != len(want):
+            raise ValueError(
+                f"init must hold {len(want)} array(s) for parameterization={parameterization!r}, got {len(init)}"
+            )
+        factors = []
+        for i, (arr, shape) in enumerate(zip(init, want)):
+            name = f"init[{i}]"
+            arr = backend.asarray(backend.to_numpy(arr), like=y, dtype=y.dtype) if not _same_backend(arr, xp) else arr
+            if tuple(arr.shape) != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {tuple(arr.shape)}")
+            if not bool(xp.all(xp.isfinite(arr))):
+                raise ValueError(f"{name} must be finite")
+            factors.append(xp.astype(arr, y.dtype))
+        return cls(parameterization, rank, tuple(factors), "given", gen)
+
+
+def _same_backend(arr: Any, xp: Any) -> bool:
+    try:
+        return backend.backend_name(backend.array_namespace(arr)) == backend.backend_name(xp)
+    except TypeError:
+        return False
+
+
+def _spectral_init(problem: SensingProblem, rank: int, parameterization: str) -> tuple:
+    y = problem.measurements
+    xp = backend.array_namespace(y)
+    M0 = problem.operator.loss_weight * problem.operator.adjoint(y)
+    if parameterization == "symmetric":
+        evals, evecs = xp.linalg.eigh(0.5 * (M0 + xp.matrix_transpose(M0)))
+        n = evals.shape[0]
+        top = evecs[:, n - rank:]
+        vals = xp.maximum(evals[n - rank:], 0.0)
+        X = top * xp.sqrt(vals)[None, :]
+        return (xp.flip(X, axis=1),)
+    U, S, Vt = linalg.truncated_svd(M0, rank)
+    root = xp.sqrt(S)
+    return U * root[None, :], xp.matrix_transpose(Vt) * root[None, :]
+
+
+def _spectral_norm_of_backprojection(problem: SensingProblem) -> float:
+    y = problem.measurements
+    xp = backend.array_namespace(y)
+    M0 = problem.operator.loss_weight * problem.operator.adjoint(y)
+    return float(xp.linalg.matrix_norm(M0, ord=2))
+
+
+class _OneStepFix:
+    """The one-step imbalance injection (reconstruction; see :func:`factored_gd`)."""
+
+    def __init__(self, kind: str, iteration: int, scale: float, setup: _Setup) -> None:
+        self.kind = kind
+        self.iteration = iteration
+        self.scale = scale
+        F = setup.factors[0]
+        n1, k = F.shape
+        # drawn now, on the host, from the run's stream: deterministic on every backend
+        self.Z = backend.random_normal((n1, k), rng=setup.gen, like=F, scale=scale / math.sqrt(n1))
+
+    def apply(self, F: Any, G: Any) -> tuple[Any, Any]:
+        xp = backend.array_namespace(F)
+        if self.kind == "rescale":
+            c = 1.0 + self.scale
+            return c * F, G / c
+        Q = xp.linalg.qr(F, mode="reduced")[0]
+        P = self.Z - Q @ (xp.matrix_transpose(Q) @ self.Z)
+        return F + P, G
+
+
+# --------------------------------------------------------------------------- #
+# the shared loop
+# --------------------------------------------------------------------------- #
+def _run_factored(
+    problem: SensingProblem,
+    setup: _Setup,
+    *,
+    loss: str,
+    schedule: Callable[[int], float],
+    damping: float | None,
+    fix: _OneStepFix | None,
+    max_iter: int,
+    tol: float,
+    check_every: int,
+    callback: Any,
+    history_stride: int,
+    record_singular_values: bool,
+    record_step: bool,
+    progress: bool,
+    solver: str,
+    params: dict,
+    seed: int | None,
+) -> SolverResult:
+    check_every = check_int(check_every, "check_every", low=1)
+    callback = check_callback(callback)
+    if not isinstance(record_singular_values, (bool, np.bool_)):
+        raise TypeError(f"record_singular_values must be a bool, got {record_singular_values!r}")
+    recorder = HistoryRecorder(_check_stride(history_stride))
+    op = problem.operator
+    y = problem.measurements
+    xp = backend.array_namespace(y)
+    w = op.loss_weight
+    symmetric = setup.parameterization == "symmetric"
+    needs_sym = not op.symmetric  # A^*(r) is already symmetric for symmetric sensing
+    M = problem.truth_matrix
+    M_norm = None if M is None else xp.linalg.matrix_norm(M)
+    y_norm = float(xp.linalg.vector_norm(y))
+    y_norm = y_norm if y_norm > 0 else 1.0
+    k = setup.rank
+    eye = xp.eye(k, dtype=y.dtype, device=backend.device(y)) if damping is not None else None
+    # loss and gradient constants (PAPERS.md A2, B2)
+    if loss == "l2":
+        loss_coef = w / 4.0 if symmetric else w / 2.0
+        grad_coef = w
+    else:
+        loss_coef = w
+        grad_coef = 2.0 * w if symmetric else w
+    factors = setup.factors
+
+    def model(fs: tuple) -> Any:
+        if symmetric:
+            return fs[0] @ xp.matrix_transpose(fs[0])
+        return fs[0] @ xp.matrix_transpose(fs[1])
+
+    def backproject(r: Any) -> Any:
+        weights = r if loss == "l2" else xp.sign(r)
+        S = grad_coef * op.adjoint(weights)
+        if symmetric and needs_sym:
+            S = 0.5 * (S + xp.matrix_transpose(S))
+        return S
+
+    def loss_value(r: Any) -> Any:
+        return loss_coef * (xp.sum(r * r) if loss == "l2" else xp.sum(xp.abs(r)))
+
+    def gradients(fs: tuple, S: Any) -> tuple:
+        if symmetric:
+            g = S @ fs[0]
+            if damping is not None:
+                g = _right_solve(xp, g, xp.matrix_transpose(fs[0]) @ fs[0] + damping * eye)
+            return (g,)
+        F, G = fs
+        gF = S @ G
+        gG = xp.matrix_transpose(S) @ F
+        if damping is not None:
+            gF = _right_solve(xp, gF, xp.matrix_transpose(G) @ G + damping * eye)
+            gG = _right_solve(xp, gG, xp.matrix_transpose(F) @ F + damping * eye)
+        return gF, gG
+
+    def record(t: int, fs: tuple, P: Any, r: Any, lval: Any, eta: float) -> None:
+        values: dict[str, Any] = {"loss": lval}
+        if M is not None:
+            values["relative_error"] = xp.linalg.matrix_norm(P - M) / M_norm
+        values["relative_residual"] = xp.linalg.vector_norm(r) / y_norm
+        if record_step:
+            values["step_size"] = eta
+        if not symmetric:
+            F, G = fs
+            values["imbalance"] = xp.linalg.matrix_norm(
+                xp.matrix_transpose(F) @ F - xp.matrix_transpose(G) @ G
+            )
+        if record_singular_values:
+            if symmetric:
+                sv = xp.linalg.svdvals(fs[0])
+                for i in range(k):
+                    values[f"sigma_{i + 1}"] = sv[i]
+            else:
+                svf = xp.linalg.svdvals(fs[0])
+                svg = xp.linalg.svdvals(fs[1])
+                for i in range(k):
+                    values[f"sigma_f_{i + 1}"] = svf[i]
+                for i in range(k):
+                    values[f"sigma_g_{i + 1}"] = svg[i]
+        recorder.record(t, **values)
+
+    stop_reason = "max_iter"
+    reference_loss: float | None = None
+    last_good = factors
+    grads: tuple = ()
+    t = 0
+    bar = _progress_bar(max_iter, progress, solver)
+    with _quiet_overflow():
+        for t in range(max_iter + 1):
+            if fix is not None and t == fix.iteration:
+                factors = fix.apply(*factors)
+            eta = schedule(t)
+            P = model(factors)
+            r = op.apply(P) - y
+            lval = loss_value(r)
+            S = None
+            stop = None
+            if t % check_every == 0 or t == max_iter:
+                host_loss = float(lval)
+                if reference_loss is None:
+                    reference_loss = host_loss
+                if is_diverged(host_loss, reference_loss):
+                    stop = "diverged"
+                else:
+                    last_good = factors
+                    if loss == "l2":
+                        if math.sqrt(max(host_loss / loss_coef, 0.0)) / y_norm <= tol:
+                            stop = "converged"
+                    else:
+                        S = backproject(r)
+                        grads = gradients(factors, S)
+                        step = eta * math.sqrt(sum(float(xp.sum(g * g)) for g in grads))
+                        size = math.sqrt(sum(float(xp.sum(f * f)) for f in factors))
+                        if step <= tol * max(size, 1e-300):
+                            stop = "converged"
+            if stop is None and callback is not None and callback(
+                t, {"factors": factors, "loss": lval, "step_size": eta}
+            ):
+                stop = "callback"
+            if stop is None and t == max_iter:
+                stop = "max_iter"
+            if recorder.due(t) or stop is not None:
+                try:
+                    record(t, factors, P, r, lval, eta)
+                except (ValueError, RuntimeError, ArithmeticError):  # SVD of non-finite factors
+                    recorder.record(t, loss=lval)
+            if stop is not None:
+                stop_reason = stop
+                break
+            if S is None:
+                S = backproject(r)
+                grads = gradients(factors, S)
+            factors = tuple(f - eta * g for f, g in zip(factors, grads))
+            bar.update(1)
+    bar.close()
+    if stop_reason == "diverged":
+        factors = last_good
+    return recorder.result(factors=factors, n_iter=t, stop_reason=stop_reason, seed=seed, solver=solver,
+                           params=params)
+
+
+# --------------------------------------------------------------------------- #
+# small helpers
+# --------------------------------------------------------------------------- #
+def _check_problem(problem: Any) -> SensingProblem:
+    if not isinstance(problem, SensingProblem):
+        raise TypeError(
+            "problem must be a SensingProblem (see lowrank_lab.problems.gaussian_sensing), "
+            f"got {type(problem).__name__}"
+        )
+    return problem
+
+
+def _check_tol(tol: Any) -> float:
+    return check_float(tol, "tol", low=0.0)
+
+
+def _check_stride(stride: Any) -> int:
+    return check_int(stride, "history_stride", low=1)
+
+
+def _seed_of(rng: Any) -> int | None:
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return int(rng)
+    return None
+
+
+def _right_solve(xp: Any, B: Any, A: Any) -> Any:
+    """``B @ inv(A)`` for a symmetric positive definite ``A``."""
+    return xp.matrix_transpose(xp.linalg.solve(A, xp.matrix_transpose(B)))
+
+
+def _keep_top(xp: Any, s: Any, rank: int) -> Any:
+    """Zero all but the ``rank`` largest entries of ``s`` (ties keep the first)."""
+    order = xp.argsort(s, descending=True, stable=True)
+    ranks = xp.argsort(order, stable=True)  # position of each entry in the descending order
+    keep = ranks < rank
+    return xp.where(keep, s, xp.zeros_like(s))
+
+
+def _factor_from_matrix(X: Any, psd: bool) -> tuple[Any, Any]:
+    """``(U S^{1/2}, V S^{1/2})`` over the nonzero singular values (at least one column)."""
+    xp = backend.array_namespace(X)
+    if not bool(xp.all(xp.isfinite(X))):
+        X = xp.zeros_like(X)
+    U, S, Vt = linalg.svd(X)
+    tol = float(S[0]) * max(X.shape) * float(xp.finfo(X.dtype).eps) if S.shape[0] else 0.0
+    k = max(1, int(xp.sum(xp.astype(S > tol, xp.int64))))
+    root = xp.sqrt(S[:k])
+    F = U[:, :k] * root[None, :]
+    G = xp.matrix_transpose(Vt[:k, :]) * root[None, :]
+    return F, G
+
+
+def _lipschitz(problem: SensingProblem, rng: Any, n_iter: int = 50) -> float:
+    """``w ||A||_2^2`` by power iteration on ``w A^* A`` (1 for the identity operator)."""
+    op = problem.operator
+    if op.nbytes == 0:
+        return op.loss_weight
+    y = problem.measurements
+    xp = backend.array_namespace(y)
+    v = backend.random_normal(op.shape, rng=rng, like=y)
+    v = v / xp.linalg.matrix_norm(v)
+    norm = None
+    for _ in range(max(n_iter, 1)):
+        u = op.loss_weight * op.adjoint(op.apply(v))
+        norm = xp.linalg.matrix_norm(u)
+        v = u / norm
+    return float(norm)
+
+
+@contextlib.contextmanager
+def _quiet_overflow() -> Iterator[None]:
+    """Silence NumPy's overflow / invalid-value warnings: divergence is reported as a stop reason."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*(overflow|invalid value).*")
+        yield
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool, desc: str) -> Any:
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    return tqdm(total=total, desc=desc, leave=False)
