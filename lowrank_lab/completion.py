@@ -49,15 +49,13 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from . import backend, linalg
+from ._solver_support import progress_bar, quiet_overflow, seed_of
 from ._validation import check_array, check_callback, check_choice, check_float, check_int
 from .problems.matrices import LowRankMatrix
 from .problems.observations import Observations, random_partition
@@ -326,38 +324,12 @@ class _Monitor:
         return None
 
 
-def _seed_of(rng: Any) -> int | None:
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return int(rng)
-    return None
-
 
 def _check_rank(rank: Any, shape: tuple[int, int]) -> int:
     return check_int(rank, "rank", low=1, high=min(shape), high_label="min(m, n)")
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence NumPy's overflow / invalid-value warnings: divergence is reported as a stop reason."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        yield
 
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool, desc: str) -> Any:
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
-    return tqdm(total=total, desc=desc, leave=False)
 
 
 def _all_finite(xp: Any, *arrays: Any) -> bool:
@@ -602,7 +574,7 @@ def altmin(
     if isinstance(init, str):
         init = check_choice(init, "init", ("spectral", "random"))
     monitor = _Monitor(obs, truth, test, tol, history_stride)
-    seed = _seed_of(rng)
+    seed = seed_of(rng)
     gen_init, gen_perturb, gen_split = backend.spawn_generators(rng, 3) if rng is not None else (None, None, None)
     if gen_init is None:
         gen_init, gen_perturb, gen_split = (backend.as_generator(None) for _ in range(3))
@@ -617,7 +589,7 @@ def altmin(
              for p in train_parts]
 
     # ---- initialization -------------------------------------------------
-    with _quiet():
+    with quiet_overflow():
         if isinstance(init, str):
             if init == "spectral":
                 U0, S0, V0s = _spectral(init_obs, k, gen_init)
@@ -722,9 +694,9 @@ def altmin(
     rec = monitor.recorder
     stop_reason = "max_iter"
     last_good = (U, V)
-    bar = _progress_bar(max_iter, progress, "altmin")
+    bar = progress_bar(max_iter, progress, "altmin")
     t = 0
-    with _quiet():
+    with quiet_overflow():
         for t in range(max_iter + 1):
             if t > 0:
                 col_side, row_side = sides[(2 * (t - 1)) % len(sides)][0], sides[(2 * t - 1) % len(sides)][1]
@@ -876,7 +848,7 @@ def soft_impute(
     tol = check_float(tol, "tol", low=0.0)
     callback = check_callback(callback)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
-    seed = _seed_of(rng)
+    seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
     if isinstance(init, str):
@@ -917,10 +889,10 @@ def soft_impute(
 
     rec = monitor.recorder
     stop_reason = "max_iter"
-    bar = _progress_bar(max_iter, progress, "soft_impute")
+    bar = progress_bar(max_iter, progress, "soft_impute")
     res, res_c, _ = sparse_part(U, Dsq, V)
     t = 0
-    with _quiet():
+    with quiet_overflow():
         for t in range(max_iter + 1):
             if t > 0:
                 U_old, D_old, V_old = U, Dsq, V
@@ -958,7 +930,7 @@ def soft_impute(
                 break
     bar.close()
     # final step: SVD of X* V, soft-threshold the singular values
-    with _quiet():
+    with quiet_overflow():
         M_hat = _matmat(obs, res, V) + U * Dsq[None, :]
         Uf, d, Rt = xp.linalg.svd(M_hat, full_matrices=False)
         Vf = V @ xp.matrix_transpose(Rt)
@@ -1044,7 +1016,7 @@ def svt(
     tol = check_float(tol, "tol", low=0.0)
     callback = check_callback(callback)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
-    seed = _seed_of(rng)
+    seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
     _, s1, _ = _operator_svd(xp, lambda X: _matmat(obs, obs.values, X), lambda Y: _rmatmat(obs, obs.col_values, Y),
@@ -1058,11 +1030,11 @@ def svt(
     U_prev = None
     rec = monitor.recorder
     stop_reason = "max_iter"
-    bar = _progress_bar(max_iter, progress, "svt")
+    bar = progress_bar(max_iter, progress, "svt")
     F = xp.zeros((m, 1), dtype=obs.dtype, device=backend.device(like))
     G = xp.zeros((n, 1), dtype=obs.dtype, device=backend.device(like))
     t = 0
-    with _quiet():
+    with quiet_overflow():
         for t in range(1, max_iter + 1):
             yc = xp.take(y, obs.col_order)
             s_k = min(r_prev + 1, max_rank)
@@ -1169,7 +1141,7 @@ def svp(
     check_every = check_int(check_every, "check_every", low=1)
     callback = check_callback(callback)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
-    seed = _seed_of(rng)
+    seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
     eta = step / obs.density
@@ -1179,10 +1151,10 @@ def svp(
     rec = monitor.recorder
     stop_reason = "max_iter"
     last_good = (F, G)
-    bar = _progress_bar(max_iter, progress, "svp")
+    bar = progress_bar(max_iter, progress, "svp")
     resid = -obs.values
     t = 0
-    with _quiet():
+    with quiet_overflow():
         for t in range(max_iter + 1):
             if t > 0:
                 s = -eta * resid  # Y = X + s on Omega, with s = -eta P_Omega(X - M)
@@ -1285,7 +1257,7 @@ def scaled_gd(
     check_every = check_int(check_every, "check_every", low=1)
     callback = check_callback(callback)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
-    seed = _seed_of(rng)
+    seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
     if isinstance(init, str):
@@ -1304,9 +1276,9 @@ def scaled_gd(
     rec = monitor.recorder
     stop_reason = "max_iter"
     last_good = (L, R)
-    bar = _progress_bar(max_iter, progress, "scaled_gd")
+    bar = progress_bar(max_iter, progress, "scaled_gd")
     t = 0
-    with _quiet():
+    with quiet_overflow():
         for t in range(max_iter + 1):
             resid = linalg.sampled_dot(L, R, obs.rows, obs.cols) - obs.values
             loss = 0.5 * xp.sum(resid * resid)

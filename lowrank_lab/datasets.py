@@ -343,7 +343,6 @@ def fit_ratings_model(
     if solver is not None and solver not in SOLVERS:
         raise ValueError(f"solver must be one of {tuple(SOLVERS)} or None, got {solver!r}")
     bias = fit_biases(train, reg_user=reg_user, reg_item=reg_item)
-    xp = train.xp
     result = None
     if solver is not None:
         resid = bias.residuals(train)

@@ -50,15 +50,14 @@ infinity, or a loss ``1e8`` times its initial value) stops with
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import backend, linalg
+from ._solver_support import progress_bar, quiet_overflow, seed_of
 from ._validation import check_callback, check_choice, check_float, check_int
 from .problems.sensing import SensingProblem
 from .results import HistoryRecorder, SolverResult, is_diverged
@@ -207,7 +206,7 @@ def factored_gd(
         progress=progress,
         solver="factored_gd",
         params=params,
-        seed=_seed_of(rng),
+        seed=seed_of(rng),
     )
 
 
@@ -309,7 +308,7 @@ def scaled_gd(
         progress=progress,
         solver="scaled_gd",
         params=params,
-        seed=_seed_of(rng),
+        seed=seed_of(rng),
     )
 
 
@@ -415,7 +414,7 @@ def subgradient_l1(
         progress=progress,
         solver="subgradient_l1",
         params=params,
-        seed=_seed_of(rng),
+        seed=seed_of(rng),
     )
 
 
@@ -531,8 +530,8 @@ def nuclear_norm_pgd(
     last_good = X
     converged = False
     t = 0
-    bar = _progress_bar(max_iter, progress, "nuclear_norm_pgd")
-    with _quiet_overflow():
+    bar = progress_bar(max_iter, progress, "nuclear_norm_pgd")
+    with quiet_overflow():
         for t in range(max_iter + 1):
             r = op.apply(X) - y
             loss = 0.5 * w * xp.sum(r * r) + reg * xp.sum(xp.abs(s_current))
@@ -574,7 +573,7 @@ def nuclear_norm_pgd(
     F, G = _factor_from_matrix(X, psd)
     params = {"rank": rank, "reg": reg, "step_size": step_size, "psd": psd, "max_iter": max_iter, "tol": tol}
     return recorder.result(
-        factors=(F, G), n_iter=t, stop_reason=stop_reason, seed=_seed_of(rng), solver="nuclear_norm_pgd",
+        factors=(F, G), n_iter=t, stop_reason=stop_reason, seed=seed_of(rng), solver="nuclear_norm_pgd",
         params=params,
     )
 
@@ -804,8 +803,8 @@ def _run_factored(
     last_good = factors
     grads: tuple = ()
     t = 0
-    bar = _progress_bar(max_iter, progress, solver)
-    with _quiet_overflow():
+    bar = progress_bar(max_iter, progress, solver)
+    with quiet_overflow():
         for t in range(max_iter + 1):
             if fix is not None and t == fix.iteration:
                 factors = fix.apply(*factors)
@@ -879,11 +878,6 @@ def _check_stride(stride: Any) -> int:
     return check_int(stride, "history_stride", low=1)
 
 
-def _seed_of(rng: Any) -> int | None:
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return int(rng)
-    return None
-
 
 def _right_solve(xp: Any, B: Any, A: Any) -> Any:
     """``B @ inv(A)`` for a symmetric positive definite ``A``."""
@@ -929,25 +923,4 @@ def _lipschitz(problem: SensingProblem, rng: Any, n_iter: int = 50) -> float:
     return float(norm)
 
 
-@contextlib.contextmanager
-def _quiet_overflow() -> Iterator[None]:
-    """Silence NumPy's overflow / invalid-value warnings: divergence is reported as a stop reason."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*(overflow|invalid value).*")
-        yield
 
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool, desc: str) -> Any:
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
-    return tqdm(total=total, desc=desc, leave=False)
