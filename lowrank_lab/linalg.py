@@ -97,10 +97,15 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     if backend.is_numpy(xp):
         return _segment_sum_numpy(values, segment_ids, n_segments, sorted)
     if backend.is_cupy(xp):  # pragma: no cover - needs a GPU
-        import cupyx  # noqa: PLC0415
+        import cupy  # noqa: PLC0415
 
         out = xp.zeros((n_segments, *values.shape[1:]), dtype=values.dtype)
-        cupyx.scatter_add(out, segment_ids, values)
+        if hasattr(cupy.add, "at"):  # CuPy >= 13; cupyx.scatter_add is deprecated in 14
+            cupy.add.at(out, segment_ids, values)
+        else:
+            import cupyx  # noqa: PLC0415
+
+            cupyx.scatter_add(out, segment_ids, values)
         return out
     return _segment_sum_standard(values, segment_ids, n_segments, sorted)
 

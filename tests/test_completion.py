@@ -185,10 +185,12 @@ def test_empty_rows_and_columns_give_finite_results(xp):
         F, G = res.factors
         assert bool(xp.all(xp.isfinite(F))) and bool(xp.all(xp.isfinite(G))), res.solver
         assert res.stop_reason != "diverged"
-    # AltMin's ridge (or jitter) gives the empty row and column exactly zero factors
+    # AltMin's ridge (or jitter) gives the empty row and column zero factors (up to
+    # round-off of the re-orthonormalization, which depends on the LAPACK build)
     for res in runs[:3]:
-        assert float(xp.linalg.vector_norm(res.factors[0][3, :])) == 0.0
-        assert float(xp.linalg.vector_norm(res.factors[1][5, :])) == 0.0
+        for factor, empty in zip(res.factors, (3, 5)):
+            scale = float(xp.linalg.matrix_norm(factor))
+            assert float(xp.linalg.vector_norm(factor[empty, :])) <= 1e-12 * scale, res.solver
     # ... while the observed part is still fitted
     assert runs[0].final("relative_residual") < 1e-8
 
