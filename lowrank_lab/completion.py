@@ -364,28 +364,12 @@ def _operator_svd(
     n_power_iter: int = 4,
     start: Any = None,
 ) -> tuple[Any, Any, Any]:
-    """Randomized top-``rank`` SVD of an implicit operator (``matmat``: A @ X, ``rmatmat``: A^T @ Y).
-
-    ``start`` (m x s) seeds the range with a previous left basis (warm-started
-    subspace iteration).  Returns ``(U, S, V)`` with ``A ~ U diag(S) V^T``.
-    """
-    m, n = shape
-    width = min(rank + n_oversamples, m, n)
-    if start is not None:
-        extra = width - start.shape[1]
-        Y = start
-        if extra > 0:
-            Y = xp.concat([start, matmat(backend.random_normal((n, extra), rng=rng, like=like))], axis=1)
-        Q, _ = _qr(xp, Y[:, :width])
-    else:
-        Q, _ = _qr(xp, matmat(backend.random_normal((n, width), rng=rng, like=like)))
-    for _ in range(n_power_iter):
-        Z, _ = _qr(xp, rmatmat(Q))
-        Q, _ = _qr(xp, matmat(Z))
-    Bt = rmatmat(Q)  # n x width = A^T Q
-    Ub, S, Vt = xp.linalg.svd(Bt, full_matrices=False)
-    U = Q @ xp.matrix_transpose(Vt[:rank, :])
-    return U, S[:rank], Ub[:, :rank]
+    """``(U, S, V)`` with ``A ~ U diag(S) V^T`` from :func:`lowrank_lab.linalg.randomized_svd_operator`."""
+    U, S, Vt = linalg.randomized_svd_operator(
+        matmat, rmatmat, shape, rank, like=like, rng=rng,
+        n_oversamples=n_oversamples, n_power_iter=n_power_iter, start=start,
+    )
+    return U, S, xp.matrix_transpose(Vt)
 
 
 def _spectral(obs: Observations, rank: int, rng: Any, n_power_iter: int = 4) -> tuple[Any, Any, Any]:

@@ -17,8 +17,9 @@ batched_solve, lstsq
 segment_normal_equations, padded_layout, blocked_csr, batched_spd_solve
     Per-segment normal equations ``sum f f^T``, ``sum v f`` of gathered factor rows
     (the alternating-minimization kernel) and batched SPD solves.
-svd, truncated_svd, randomized_svd, svd_flip
-    SVD with a deterministic sign convention; exact and randomized truncation.
+svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
+    SVD with a deterministic sign convention; exact and randomized truncation
+    (of an array, or of an implicit operator given by its products).
 orthonormalize
     Thin QR with a positive diagonal of R (a unique, backend-independent basis).
 """
@@ -45,6 +46,7 @@ __all__ = [
     "lstsq",
     "orthonormalize",
     "randomized_svd",
+    "randomized_svd_operator",
     "padded_layout",
     "rowwise_dot",
     "sampled_dot",
@@ -782,23 +784,85 @@ def randomized_svd(
     True
     """
     A = check_array(A, "A", ndim=2)
-    xp = backend.array_namespace(A)
     m, n = A.shape
     rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
-    n_oversamples = check_int(n_oversamples, "n_oversamples", low=0)
     if n_power_iter == "auto":
         n_power_iter = 7 if rank < 0.1 * min(m, n) else 4
-    n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
-    width = min(rank + n_oversamples, min(m, n))
-
+    xp = backend.array_namespace(A)
     At = xp.matrix_transpose(A)
-    omega = backend.random_normal((n, width), rng=rng, like=A)
-    Q = _qr_q(A @ omega, xp)
+    return randomized_svd_operator(
+        lambda X: A @ X, lambda Y: At @ Y, (m, n), rank,
+        like=A, n_oversamples=n_oversamples, n_power_iter=n_power_iter, rng=rng,
+    )
+
+
+def randomized_svd_operator(
+    matmat: Any,
+    rmatmat: Any,
+    shape: tuple[int, int],
+    rank: int,
+    *,
+    like: Any,
+    n_oversamples: int = 10,
+    n_power_iter: int = 4,
+    rng: Any = None,
+    start: Any = None,
+) -> SVDResult:
+    """Randomized top-``rank`` SVD of an implicit ``m x n`` operator (Halko et al. 2011).
+
+    The operator is given by its products: ``matmat(X) = A @ X`` (X: n x s) and
+    ``rmatmat(Y) = A^T @ Y`` (Y: m x s); this is how sparse-plus-low-rank matrices
+    (``P_Omega(M - X) + U V^T`` in SoftImpute and SVT) are decomposed without being
+    formed.  The algorithm is that of :func:`randomized_svd`: Gaussian test matrix
+    drawn on the host and moved next to ``like``, ``n_power_iter`` rounds of
+    ``A A^T`` with a QR after every product, then the exact SVD of the small
+    ``A^T Q``.
+
+    Parameters
+    ----------
+    matmat, rmatmat : callable
+    shape : (int, int)
+    rank : int
+    like : array
+        Any array in the target namespace and device (fixes where the test matrix goes).
+    n_oversamples, n_power_iter : int
+    rng : int, Generator or None
+    start : array (m x s), optional
+        A previous left basis to warm-start the range (subspace iteration): its
+        columns replace the first ``s`` random test vectors.
+
+    Returns
+    -------
+    SVDResult
+        With the :func:`svd_flip` sign convention.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.diag([3.0, 2.0, 1.0, 0.5])
+    >>> res = randomized_svd_operator(lambda X: A @ X, lambda Y: A.T @ Y, A.shape, 2, like=A, rng=0)
+    >>> np.round(res.S, 12)
+    array([3., 2.])
+    """
+    m, n = (int(d) for d in shape)
+    rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
+    n_oversamples = check_int(n_oversamples, "n_oversamples", low=0)
+    n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
+    xp = backend.array_namespace(like)
+    width = min(rank + n_oversamples, m, n)
+    if start is None:
+        Y = matmat(backend.random_normal((n, width), rng=rng, like=like))
+    else:
+        Y = start[:, :width] if start.shape[1] > width else start
+        extra = width - Y.shape[1]
+        if extra > 0:
+            Y = xp.concat([Y, matmat(backend.random_normal((n, extra), rng=rng, like=like))], axis=1)
+    Q = _qr_q(Y, xp)
     for _ in range(n_power_iter):
-        Q = _qr_q(At @ Q, xp)
-        Q = _qr_q(A @ Q, xp)
-    B = xp.matrix_transpose(Q) @ A
-    Ub, S, Vt = _svd_raw(B, xp)
-    U = Q @ Ub[:, :rank]
-    U, Vt = svd_flip(U, Vt[:rank, :])
+        Q = _qr_q(rmatmat(Q), xp)
+        Q = _qr_q(matmat(Q), xp)
+    Bt = rmatmat(Q)  # n x width = (Q^T A)^T
+    Vb, S, Ubt = _svd_raw(Bt, xp)  # Q^T A = Ubt^T diag(S) Vb^T
+    U = Q @ xp.matrix_transpose(Ubt[:rank, :])
+    U, Vt = svd_flip(U, xp.matrix_transpose(Vb[:, :rank]))
     return SVDResult(U, S[:rank], Vt)

@@ -113,6 +113,7 @@ def execute_notebook(
     """
     import jupytext  # noqa: PLC0415
     import nbformat  # noqa: PLC0415
+    from jupyter_client.manager import KernelManager  # noqa: PLC0415
     from nbclient import NotebookClient  # noqa: PLC0415
     from nbclient.exceptions import CellExecutionError  # noqa: PLC0415
 
@@ -138,8 +139,12 @@ def execute_notebook(
         env["LOWRANK_ROOT"] = str(paths.project_root())
         before = _snapshot(fig_dir)
         notebook = jupytext.read(source)
+        # IPC sockets in the scratch directory: local-only, and no "TCP without
+        # encryption" warning from the kernel on every run.
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(scratch / "kernel"))
         client = NotebookClient(
             notebook,
+            km=manager,
             timeout=timeout,
             kernel_name="python3",
             record_timing=False,

@@ -218,3 +218,21 @@ def test_kernel_shape_errors_name_the_argument(xp):
     bad[0] = np.inf
     with pytest.raises(ValueError, match="b must be finite"):
         linalg.lstsq(to_xp(xp, np.ones((4, 2))), to_xp(xp, bad))
+
+
+def test_randomized_svd_operator_matches_the_array_version_and_warm_starts(xp, rng):
+    A, s = _decaying(80, 60, 1.0, rng)
+    Ax = to_xp(xp, A)
+    At = xp.matrix_transpose(Ax)
+    dense = linalg.randomized_svd(Ax, 5, n_power_iter=3, rng=4)
+    implicit = linalg.randomized_svd_operator(lambda X: Ax @ X, lambda Y: At @ Y, (80, 60), 5,
+                                              like=Ax, n_power_iter=3, rng=4)
+    assert_close(implicit.S, backend.to_numpy(dense.S), xp=xp, rtol=1e-12)
+    assert_close(implicit.U, backend.to_numpy(dense.U), xp=xp, atol=1e-10)
+    # a warm start with the exact top subspace needs no power iteration
+    exact = linalg.truncated_svd(A, 8)
+    warm = linalg.randomized_svd_operator(lambda X: Ax @ X, lambda Y: At @ Y, (80, 60), 5, like=Ax,
+                                          n_oversamples=0, n_power_iter=0, start=to_xp(xp, exact.U), rng=0)
+    assert_close(warm.S, s[:5], xp=xp, rtol=1e-10)
+    with pytest.raises(ValueError, match="rank"):
+        linalg.randomized_svd_operator(lambda X: X, lambda Y: Y, (5, 5), 6, like=Ax)
