@@ -338,9 +338,10 @@ verdict("time slope ~2 (exact) vs ~1 (CG) at large k",
 # **What the figure shows.** The slopes in the legend are fitted over the three largest
 # k. The *operation counts* follow the claim exactly (slope 2.0 for exact, 1.1 for CG-2;
 # also asserted by the unit tests without any timing). The *wall time* on this 2-core
-# CPU (best of 3 sweeps; the machine was shared, so single points can be off by 2x) has
-# a slope of ≈ 1.6–1.7 for exact and ≈ 1.2 for CG-2 in the full-size runs — the k² vs k
-# separation is **reproduced in direction**, but the constants matter: the exact kernel
+# CPU (best of 3 sweeps; timings on a shared machine can be off by 2x at single points)
+# has a slope of ≈ 1.6–1.7 for exact and between ≈ 0.7 and 1.2 for CG-2 across our
+# full-size runs (the values of this run are printed above) — the k² vs k separation is
+# **reproduced in direction**, but the constants matter: the exact kernel
 # is BLAS-3 (batched GEMMs near the matmul rate) while CG's gathers and sparse products
 # are memory-bound, so CG-2 is *slower* than exact up to k ≈ 64 and the two lines meet
 # only around k = 128 here. The Õ(|Ω|k) advantage is asymptotic; the verdict line
@@ -387,12 +388,14 @@ summary["seconds_to_1e-6"] = [median_time_to(s) for s in summary.index]
 print(summary.sort_values("seconds").to_string(float_format=lambda v: f"{v:.3g}"))
 
 # %% [markdown]
-# **What the table shows** (full size, median of 2 seeds): exact AltMin reaches ~1e-10
-# in 13 sweeps and ≈ 0.5 s, CG-2 in 12 sweeps and ≈ 0.7 s; SVP (≈ 50 iterations,
-# ≈ 1.2 s) and ScaledGD (≈ 80 iterations, ≈ 1.5 s) also recover exactly with cheaper
-# iterations; SVT stops at ≈ 1e-4 (the bias of its τ‖X‖_* + ½‖X‖_F² objective, ≈ 2.6 s)
-# and SoftImpute-ALS with a tiny λ is still at ≈ 2e-2 after 300 iterations (≈ 13 s) —
-# it solves a regularized problem and should be run along a decreasing λ path.
+# **What the table shows** (full size, median of 2 seeds; seconds are wall time on this
+# machine and vary from run to run, the iteration counts and errors do not): exact
+# AltMin reaches ~1e-10 in 13 sweeps, CG-2 in 12; ScaledGD (≈ 80 iterations) and SVP
+# (≈ 50 iterations) also recover exactly, with cheaper iterations but more of them, and
+# take several times longer to 1e-6; SVT stops at ≈ 1e-4 (the bias of its
+# τ‖X‖_* + ½‖X‖_F² objective) and SoftImpute-ALS with a tiny λ is still at ≈ 2e-2 after
+# 300 iterations — it solves a regularized problem and should be run along a decreasing
+# λ path. Exact AltMin is the fastest to every accuracy here.
 #
 # ## 6. Coherence (C-5)
 #
