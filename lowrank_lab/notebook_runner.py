@@ -159,6 +159,9 @@ def execute_notebook(
                 error = _short_error(str(exc))
             except Exception as exc:  # kernel died, timeout...
                 error = f"{type(exc).__name__}: {exc}"
+            finally:
+                if manager.has_kernel:  # nbclient leaves a kernel it did not create running
+                    manager.shutdown_kernel(now=True)
         seconds = time.perf_counter() - start
         figures = tuple(sorted(p for p, stamp in _snapshot(fig_dir).items() if before.get(p) != stamp))
         output = None
