@@ -166,6 +166,7 @@ def execute_notebook(
         figures = tuple(sorted(p for p, stamp in _snapshot(fig_dir).items() if before.get(p) != stamp))
         output = None
         if write_notebook and error is None:
+            _normalize(notebook, source.stem)
             output = source.with_suffix(".ipynb")
             notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
             notebook.metadata.pop("widgets", None)
@@ -181,6 +182,27 @@ def execute_notebook(
             output=output,
             error=error,
         )
+
+
+def _normalize(notebook, stem: str) -> None:
+    """Make the executed notebook diff-stable: positional cell ids, merged stream outputs.
+
+    jupytext draws random cell ids and the kernel splits printed text into stream
+    chunks by timing; neither should make a regenerated notebook differ from the last.
+    """
+    for i, cell in enumerate(notebook.cells):
+        cell["id"] = f"{stem[:40]}-{i:03d}"
+        outputs = cell.get("outputs")
+        if not outputs:
+            continue
+        merged = []
+        for out in outputs:
+            if (merged and out.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
+                    and merged[-1].get("name") == out.get("name")):
+                merged[-1]["text"] = merged[-1]["text"] + out["text"]
+            else:
+                merged.append(out)
+        cell["outputs"] = merged
 
 
 def _snapshot(directory: Path) -> dict[Path, tuple[int, int]]:
