@@ -14,7 +14,9 @@ One run measures, on the selected backend (``--backend numpy|cupy``):
      run by ``benchmarks/machine.py``);
 
    and the achieved GFLOP/s (operation count of the kernels actually run,
-   ``result.params["ops_per_sweep"]``) against the machine's matmul rate.
+   ``result.params["ops_per_sweep"]``) against the machine's matmul rate.  On
+   NumPy the exact solve is also timed with one thread and on the SciPy path
+   (``LOWRANK_NUMBA=0``), to show what the compiled kernel and the threads each add.
 2. **Time to the same relative error**: AltMin and the textbook loop to 1e-6,
    and AltMin against fancyimpute's ``SoftImpute`` to fancyimpute's own final error.
    fancyimpute runs with ``max_rank=10`` (randomized SVD of rank 10 per iteration;
@@ -23,7 +25,7 @@ One run measures, on the selected backend (``--backend numpy|cupy``):
    change).  Its pure defaults (a full 2000 x 2000 SVD per iteration) took 356 s to
    reach only 56% error in a trial run here, so they are not used.  Times include
    initialization; AltMin's time to an error is its initialization time plus sweeps
-   needed times the best per-sweep time.
+   needed times the best per-sweep time (initialization: best of 3).
 3. **Scaling** of the per-sweep time to 10^7 observed entries (2.5% density,
    ``n = sqrt(|Omega| / 0.025)``, rank 10; the truth is kept as factors so no dense
    matrix is ever formed) and the process's peak memory.
@@ -56,7 +58,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import resource
 import sys
 import time
@@ -70,7 +74,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import add_backend_argument, machine_rates, sync, write_json  # noqa: E402
 
-from lowrank_lab import backend, completion, datasets  # noqa: E402
+from lowrank_lab import _jit, backend, completion, datasets  # noqa: E402
+from lowrank_lab._solver_support import available_cpus  # noqa: E402
 from lowrank_lab.problems import low_rank_matrix, sample_entries, train_test_split  # noqa: E402
 
 RANK = 10
@@ -154,11 +159,29 @@ def sweeps_to(history, target):
     return int(history["iteration"].iloc[hit[0]]) if hit.size else None
 
 
-def init_time(xp, obs, solve):
-    t0 = time.perf_counter()
-    completion.altmin(obs, RANK, solve=solve, max_iter=0, check_every=10**9, history_stride=10**9, rng=0)
-    sync(xp)
-    return time.perf_counter() - t0
+def init_time(xp, obs, solve, repeats=3):
+    """Set-up + spectral initialization seconds (best of ``repeats``, like the sweeps)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        completion.altmin(obs, RANK, solve=solve, max_iter=0, check_every=10**9, history_stride=10**9, rng=0)
+        sync(xp)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+@contextlib.contextmanager
+def without_numba():
+    """The SciPy path of the exact solve (``LOWRANK_NUMBA=0`` for the duration)."""
+    old = os.environ.get("LOWRANK_NUMBA")
+    os.environ["LOWRANK_NUMBA"] = "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["LOWRANK_NUMBA"]
+        else:
+            os.environ["LOWRANK_NUMBA"] = old
 
 
 def peak_rss_gb():
@@ -196,10 +219,21 @@ def main(argv=None):
     print(f"\n[1] {n} x {n}, rank {RANK}, |Omega| = {nnz} ({obs.density:.1%}):")
     print(f"    roofline floor {floor * 1e3:.2f} ms/sweep "
           f"(gather {gather_s * 1e3:.2f} ms, flops {flop_s * 1e3:.2f} ms)")
-    sweep_rows = {
-        "altmin exact": (exact_med, exact_best, exact_params["ops_per_sweep"]),
-        "altmin cg-2": (cg_med, cg_best, cg_params["ops_per_sweep"]),
-    }
+    ops_exact = exact_params["ops_per_sweep"]
+    sweep_rows = {"altmin exact": (exact_med, exact_best, ops_exact)}
+    if backend.is_numpy(xp):  # what the compiled kernel and the threads each contribute
+        kernel = "Numba" if _jit.numba_enabled() else "SciPy (Numba not installed)"
+        print(f"    exact solve: {kernel} kernel, {exact_params['n_threads']} thread(s) "
+              f"of {available_cpus()} CPUs")
+        med, best, _ = per_sweep(xp, obs, "exact", n_sweeps, n_threads=1)
+        sweep_rows["altmin exact, 1 thread"] = (med, best, ops_exact)
+        if _jit.numba_enabled():
+            with without_numba():
+                med, best, _ = per_sweep(xp, obs, "exact", n_sweeps)
+                sweep_rows["altmin exact, SciPy"] = (med, best, ops_exact)
+                med, best, _ = per_sweep(xp, obs, "exact", n_sweeps, n_threads=1)
+                sweep_rows["exact, SciPy, 1 thread"] = (med, best, ops_exact)
+    sweep_rows["altmin cg-2"] = (cg_med, cg_best, cg_params["ops_per_sweep"])
     textbook = None
     if not args.no_peers:
         U0 = backend.to_numpy(completion.altmin(obs, RANK, max_iter=0, rng=0).factors[0])
@@ -215,6 +249,7 @@ def main(argv=None):
         speed = textbook / best if textbook else float("nan")
         print(f"    {name:<22}{med * 1e3:>19.2f}{best * 1e3:>9.2f}{gfl:>9.2f}{best / floor:>9.1f}{speed:>12.1f}x")
     print("    (GFLOP/s, x floor and vs textbook use the best sweep of each method)")
+    out["sweep_rows"] = {name: {"median_s": med, "best_s": best} for name, (med, best, _) in sweep_rows.items()}
     out["sweep"] = {"nnz": nnz, "floor_s": floor, "gather_s": gather_s, "flop_s": flop_s,
                     "exact_s": exact_med, "exact_best_s": exact_best, "cg2_s": cg_med, "cg2_best_s": cg_best,
                     "exact_gflops": exact_params["ops_per_sweep"] / exact_best / 1e9,

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, linalg
-from ._solver_support import progress_bar, quiet_overflow, seed_of
+from ._solver_support import available_cpus, progress_bar, quiet_overflow, seed_of, serial_blas
 from ._validation import check_array, check_callback, check_choice, check_float, check_int
 from .problems.matrices import LowRankMatrix
 from .problems.observations import Observations, random_partition
@@ -248,7 +248,8 @@ def relative_error(result: Any, truth: Any) -> float:
 class _Side:
     """Segment structure for one half-step: segments are the rows (or columns) being solved for."""
 
-    def __init__(self, obs: Observations, by: str, build_layout: bool, block_rows: int | None = None) -> None:
+    def __init__(self, obs: Observations, by: str, build_layout: bool, block_rows: int | None = None,
+                 n_threads: int = 1) -> None:
         xp = obs.xp
         if by == "row":
             self.offsets, self.indices, self.values, self.seg_ids = obs.row_offsets, obs.cols, obs.values, obs.rows
@@ -262,8 +263,9 @@ class _Side:
         self.ones = xp.ones(obs.nnz, dtype=obs.dtype, device=backend.device(obs.values))
         self.layout = linalg.padded_layout(self.offsets) if build_layout else None
         self.blocks = None
-        if block_rows is not None and block_rows < self.n_fixed:
-            self.blocks = linalg.blocked_csr(self.offsets, self.indices, self.n_fixed, block_cols=block_rows)
+        if block_rows is not None:
+            self.blocks = linalg.blocked_csr(self.offsets, self.indices, self.n_fixed, block_cols=block_rows,
+                                             n_threads=n_threads)
 
 
 class _Monitor:
@@ -433,6 +435,7 @@ def altmin(
     test: Observations | None = None,
     check_every: int = 1,
     kernel: str = "auto",
+    n_threads: int | None = None,
     callback: Any = None,
     rng: Any = None,
     history_stride: int = 1,
@@ -499,6 +502,14 @@ def altmin(
     kernel : {"auto", "packed", "padded"}
         Normal-equation kernel of the exact solve
         (:func:`~lowrank_lab.linalg.segment_normal_equations`).
+    n_threads : int or None
+        Threads of the exact solve's packed kernel on NumPy (rows, and columns, are
+        cut into ranges of equal entry counts, at least 32768 entries each; results do
+        not depend on the count).  The kernel is compiled with Numba when it is
+        installed (:func:`~lowrank_lab.linalg.segment_least_squares`).  ``None``: the CPUs available to the process; ``1``:
+        serial.  While more than one runs, BLAS is limited to one thread
+        (``threadpoolctl``), whose spinning workers would otherwise take the cores.
+        Ignored by the CG solve and on other backends.
     callback : callable, optional
         ``callback(sweep, {"factors": (U, V), "loss": ...}) -> bool``; True stops.
     rng : int, Generator or None
@@ -548,6 +559,7 @@ def altmin(
     tol = check_float(tol, "tol", low=0.0)
     check_every = check_int(check_every, "check_every", low=1)
     kernel = check_choice(kernel, "kernel", ("auto", "packed", "padded"))
+    n_threads = available_cpus() if n_threads is None else check_int(n_threads, "n_threads", low=1)
     callback = check_callback(callback)
     if isinstance(resample, (bool, np.bool_)):
         n_parts = 2 * max_iter + 1 if resample else 0
@@ -569,8 +581,9 @@ def altmin(
     need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact" and (k > 16 or not backend.is_numpy(xp)))
     packed_numpy = solve == "exact" and not need_layout and kernel != "padded" and backend.is_numpy(xp)
     block_rows = max(64, _CACHE_BYTES // (8 * k * (k + 1) // 2)) if packed_numpy else None
-    sides = [(_Side(p, "col", need_layout, block_rows), _Side(p, "row", need_layout, block_rows))
+    sides = [(_Side(p, "col", need_layout, block_rows, n_threads), _Side(p, "row", need_layout, block_rows, n_threads))
              for p in train_parts]
+    threaded = packed_numpy and any(len(s.blocks.ranges) > 1 for pair in sides for s in pair)
 
     # ---- initialization -------------------------------------------------
     with quiet_overflow():
@@ -621,11 +634,10 @@ def altmin(
         diag_mean = linalg.csr_matmul(side.offsets, side.indices, side.ones, row_sq[:, None])[:, 0] / k
         shift = shift_of(diag_mean)  # trace(A_s) / k from the factor's row norms
         if solve == "exact":
-            A, b = linalg.segment_normal_equations(
-                side.offsets, side.indices, fixed, side.values, layout=side.layout,
-                method=kernel, ones=side.ones, blocks=side.blocks, shift=shift,
+            X = linalg.segment_least_squares(
+                side.offsets, side.indices, fixed, side.values, shift=shift, layout=side.layout,
+                method=kernel, ones=side.ones, blocks=side.blocks,
             )
-            X = linalg.batched_spd_solve(A, b)
         else:
             b = linalg.csr_matmul(side.offsets, side.indices, side.values, fixed)
 
@@ -671,7 +683,7 @@ def altmin(
         "init": init if isinstance(init, str) else "given", "trim": trim, "orthonormalize": bool(orthonormalize),
         "perturbation": perturbation, "resample": n_parts, "max_iter": max_iter, "tol": tol,
         "nnz": obs.nnz, "shape": obs.shape, "ops_per_sweep": ops, "ops_breakdown": breakdown,
-        "kernel": kernel,
+        "kernel": kernel, "n_threads": n_threads if threaded else 1,
     }
 
     # ---- the loop ----------------------------------------------------------
@@ -680,7 +692,7 @@ def altmin(
     last_good = (U, V)
     bar = progress_bar(max_iter, progress, "altmin")
     t = 0
-    with quiet_overflow():
+    with quiet_overflow(), serial_blas(threaded):
         for t in range(max_iter + 1):
             if t > 0:
                 col_side, row_side = sides[(2 * (t - 1)) % len(sides)][0], sides[(2 * t - 1) % len(sides)][1]

@@ -14,9 +14,9 @@ csr_matmul, sampled_dot, rowwise_dot
     Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, row-wise dot products.
 batched_solve, lstsq
     Solves for stacks of small systems, least squares.
-segment_normal_equations, padded_layout, blocked_csr, batched_spd_solve
+segment_normal_equations, segment_least_squares, padded_layout, blocked_csr, batched_spd_solve
     Per-segment normal equations ``sum f f^T``, ``sum v f`` of gathered factor rows
-    (the alternating-minimization kernel) and batched SPD solves.
+    and their ridge solutions (the alternating-minimization kernel), batched SPD solves.
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
@@ -27,12 +27,14 @@ orthonormalize
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import backend
+from . import _jit, backend
 from ._validation import check_array, check_int
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "padded_layout",
     "rowwise_dot",
     "sampled_dot",
+    "segment_least_squares",
     "segment_normal_equations",
     "segment_sum",
     "svd",
@@ -377,48 +380,101 @@ def padded_layout(indptr: Any, *, max_waste: float = 0.25, min_block: int = 32) 
 
 
 class BlockedCSR(NamedTuple):
-    """A CSR matrix split into column blocks, for cache-blocked sparse products (see :func:`blocked_csr`).
+    """A CSR pattern cut into segment ranges and column blocks (see :func:`blocked_csr`).
 
-    ``parts[b] = (indptr_b, local_indices_b, ones_b, lo, hi)``: the entries whose
-    column lies in ``[lo, hi)``, with columns counted from ``lo``.
+    ``ranges[r] = (start, stop, parts)`` covers segments ``[start, stop)`` (one range
+    per thread); ``parts[b] = (matrix, lo, hi)`` is a ``scipy.sparse.csr_array`` of
+    ones with the range's entries whose column lies in ``[lo, hi)``, rows counted
+    from ``start`` and columns from ``lo``.
     """
 
-    parts: tuple
+    ranges: tuple
     n_segments: int
 
 
-def blocked_csr(indptr: Any, indices: Any, n_cols: int, *, block_cols: int) -> BlockedCSR:
-    """Split a CSR pattern into blocks of ``block_cols`` columns (planned once, on the host).
+def blocked_csr(
+    indptr: Any, indices: Any, n_cols: int, *, block_cols: int, n_threads: int = 1,
+    min_entries_per_thread: int = 1 << 15,
+) -> BlockedCSR:
+    """Plan cache-blocked, thread-parallel sparse products ``S @ W`` (once, on the host; NumPy only).
 
-    A sparse-times-dense product ``S @ W`` then runs block by block, so that the rows
-    of ``W`` it reads (``W[lo:hi]``) stay in cache: for the packed normal equations of
-    :func:`segment_normal_equations` (``W`` of width ``k(k+1)/2``) this is ~1.4x
-    faster on a CPU once ``W`` outgrows the L2 cache.  Entries keep their order inside
-    each segment.  Only the NumPy path uses it.
+    Segments (rows of ``S``) are cut into at most ``n_threads`` contiguous ranges of
+    about equal entry counts (at least ``min_entries_per_thread`` each, so small
+    problems stay serial); :func:`segment_normal_equations` and
+    :func:`segment_least_squares` run the ranges on parallel threads (SciPy's sparse
+    kernels and the compiled kernel release the GIL), each writing its own rows of
+    the output.  Inside a range, entries are split into blocks of
+    ``block_cols`` columns so that the rows of ``W`` a block reads (``W[lo:hi]``)
+    stay in cache: for the packed normal equations (``W`` of width ``k(k+1)/2``)
+    this is ~1.4x faster once ``W`` outgrows the L2 cache.  Entries keep their
+    order inside each segment, so results do not depend on ``n_threads``.
 
     Examples
     --------
     >>> import numpy as np
     >>> plan = blocked_csr(np.array([0, 2, 3]), np.array([0, 3, 1]), 4, block_cols=2)
-    >>> [(lo, hi, ix.tolist()) for _, ix, _, lo, hi in plan.parts]
-    [(0, 2, [0, 1]), (2, 4, [1])]
+    >>> [(start, stop, [(lo, hi, S.indices.tolist()) for S, lo, hi in parts]) for start, stop, parts in plan.ranges]
+    [(0, 2, [(0, 2, [0, 1]), (2, 4, [1])])]
     """
+    import scipy.sparse as sp  # noqa: PLC0415
+
     ptr = _host_ints(indptr)
     idx = _host_ints(indices)
     block_cols = max(1, int(block_cols))
     n_seg = ptr.shape[0] - 1
-    seg = np.repeat(np.arange(n_seg), np.diff(ptr))
-    blk = idx // block_cols
-    order = np.argsort(blk, kind="stable")
-    bounds = np.searchsorted(blk[order], np.arange(-(-n_cols // block_cols) + 1))
-    parts = []
-    for b in range(bounds.shape[0] - 1):
-        sel = order[bounds[b]:bounds[b + 1]]
-        lo, hi = b * block_cols, min(n_cols, (b + 1) * block_cols)
-        ptr_b = np.searchsorted(seg[sel], np.arange(n_seg + 1)).astype(np.int32 if sel.size < 2**31 else np.int64)
-        local = (idx[sel] - lo).astype(ptr_b.dtype)
-        parts.append((ptr_b, local, np.ones(sel.shape[0]), lo, hi))
-    return BlockedCSR(tuple(parts), n_seg)
+    nnz = int(ptr[-1]) if n_seg >= 0 else 0
+    n_ranges = max(1, min(int(n_threads), nnz // max(1, int(min_entries_per_thread))))
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(ptr, np.linspace(0, nnz, n_ranges + 1)[1:-1]), [n_seg]]))
+    ranges = []
+    for start, stop in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+        r_ptr = ptr[start:stop + 1] - ptr[start]
+        r_idx = idx[ptr[start]:ptr[stop]]
+        seg = np.repeat(np.arange(stop - start), np.diff(r_ptr))
+        blk = r_idx // block_cols
+        order = np.argsort(blk, kind="stable")
+        bounds = np.searchsorted(blk[order], np.arange(-(-n_cols // block_cols) + 1))
+        parts = []
+        for b in range(bounds.shape[0] - 1):
+            sel = order[bounds[b]:bounds[b + 1]]
+            lo, hi = b * block_cols, min(n_cols, (b + 1) * block_cols)
+            itype = np.int32 if sel.size < 2**31 else np.int64
+            ptr_b = np.searchsorted(seg[sel], np.arange(stop - start + 1)).astype(itype)
+            mat = sp.csr_array((np.ones(sel.shape[0]), (r_idx[sel] - lo).astype(itype), ptr_b),
+                               shape=(stop - start, hi - lo))
+            parts.append((mat, lo, hi))
+        ranges.append((start, stop, tuple(parts)))
+    if not ranges:
+        ranges.append((0, 0, ()))
+    return BlockedCSR(tuple(ranges), n_seg)
+
+
+_POOL: Any = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
+
+
+def _parallel_for(fn: Any, n: int) -> None:
+    """``fn(0), ..., fn(n - 1)``: ``fn(0)`` on the calling thread, the rest on a shared pool.
+
+    Meant for kernels that release the GIL (SciPy sparse products, large NumPy
+    ufuncs) writing disjoint slices of preallocated outputs.  Exceptions propagate
+    once every task has finished.
+    """
+    global _POOL, _POOL_SIZE
+    if n <= 1:
+        if n == 1:
+            fn(0)
+        return
+    with _POOL_LOCK:
+        if _POOL_SIZE < n - 1:  # grow (the old pool's idle threads exit when it is collected)
+            _POOL, _POOL_SIZE = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="lowrank_lab"), n - 1
+        futures = [_POOL.submit(fn, i) for i in range(1, n)]
+    try:
+        fn(0)
+    finally:
+        wait(futures)
+    for f in futures:
+        f.result()
 
 
 def _host_ints(x: Any) -> Any:
@@ -481,7 +537,8 @@ def segment_normal_equations(
     ones : array (nnz,), optional
         A cached array of ones (saves an allocation per call on the packed path).
     blocks : BlockedCSR, optional
-        From :func:`blocked_csr`: cache-blocked packed products on NumPy (ignored elsewhere).
+        From :func:`blocked_csr`: cache-blocked packed products on NumPy float64, the
+        plan's segment ranges on parallel threads (ignored elsewhere).
     shift : float or array (n_seg,), optional
         Added to the diagonal of every ``A[s]`` (a ridge), in place where possible.
 
@@ -503,33 +560,140 @@ def segment_normal_equations(
     """
     xp = backend.array_namespace(indptr, indices, factor, values)
     k = factor.shape[1]
-    if method == "auto":
-        method = "padded" if layout is not None and (k > 16 or not backend.is_numpy(xp)) else "packed"
+    method = _normal_equations_method(method, layout, k, xp)
     if method == "padded":
         if layout is None:
             raise ValueError("method='padded' needs layout=padded_layout(indptr)")
         return _normal_equations_padded(layout, indices, factor, values, xp, shift)
-    if method != "packed":
-        raise ValueError(f"method must be one of ('auto', 'packed', 'padded'), got {method!r}")
     iu0, iu1, full = _sym_pack_indices(k)
     dev = backend.device(factor)
     i0 = xp.asarray(iu0, device=dev)
     i1 = xp.asarray(iu1, device=dev)
     W = xp.take(factor, i0, axis=1) * xp.take(factor, i1, axis=1)
     if blocks is not None and backend.is_numpy(xp) and factor.dtype == xp.float64:
-        G = None
-        for ptr_b, idx_b, ones_b, lo, hi in blocks.parts:
-            part = csr_matmul(ptr_b, idx_b, ones_b, W[lo:hi, :])
-            G = part if G is None else G + part
-        if G is None:
-            G = xp.zeros((indptr.shape[0] - 1, W.shape[1]), dtype=W.dtype)
-    else:
-        if ones is None:
-            ones = xp.ones(indices.shape[0], dtype=factor.dtype, device=dev)
-        G = csr_matmul(indptr, indices, ones, W)
+        return _normal_equations_blocked(blocks, indptr, indices, factor, values, W, full, shift, solve=False)
+    if ones is None:
+        ones = xp.ones(indices.shape[0], dtype=factor.dtype, device=dev)
+    G = csr_matmul(indptr, indices, ones, W)
     A = xp.reshape(xp.take(G, xp.asarray(full, device=dev), axis=1), (G.shape[0], k, k))
     b = csr_matmul(indptr, indices, values, factor)
     return _add_shift(A, shift, xp), b
+
+
+def _normal_equations_method(method: str, layout: Any, k: int, xp: ModuleType) -> str:
+    if method == "auto":
+        return "padded" if layout is not None and (k > 16 or not backend.is_numpy(xp)) else "packed"
+    if method not in ("packed", "padded"):
+        raise ValueError(f"method must be one of ('auto', 'packed', 'padded'), got {method!r}")
+    return method
+
+
+def segment_least_squares(
+    indptr: Any,
+    indices: Any,
+    factor: Any,
+    values: Any,
+    *,
+    shift: Any = None,
+    layout: PaddedLayout | None = None,
+    method: str = "auto",
+    ones: Any = None,
+    blocks: BlockedCSR | None = None,
+) -> Any:
+    """Ridge solution of every segment: ``x[s] = (A[s] + shift[s] I)^{-1} b[s]``.
+
+    ``A`` and ``b`` are the normal equations of :func:`segment_normal_equations`
+    (same arguments), solved by :func:`batched_spd_solve`.  With a ``blocks`` plan
+    on NumPy (float64, packed method) each thread of the plan forms *and solves* the
+    systems of its own segment range, with the compiled kernel of
+    :mod:`lowrank_lab._jit` when Numba is installed (the ``fast`` extra; ~2x faster),
+    else with SciPy's sparse products and the vectorized Cholesky.  Pass a positive
+    ``shift`` (or ensure every segment has at least ``k`` independent rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    >>> x = segment_least_squares(np.array([0, 2, 4]), np.array([0, 1, 1, 2]), F, np.array([1.0, 4.0, 4.0, 2.0]))
+    >>> x.round(12) + 0.0
+    array([[1., 2.],
+           [0., 2.]])
+    """
+    xp = backend.array_namespace(indptr, indices, factor, values)
+    k = factor.shape[1]
+    packed = _normal_equations_method(method, layout, k, xp) == "packed"
+    if packed and blocks is not None and backend.is_numpy(xp) and factor.dtype == xp.float64:
+        return _least_squares_blocked(blocks, indptr, indices, factor, values, shift)
+    A, b = segment_normal_equations(indptr, indices, factor, values, layout=layout, method=method, ones=ones,
+                                    blocks=blocks, shift=shift)
+    return batched_spd_solve(A, b)
+
+
+def _least_squares_blocked(plan: BlockedCSR, indptr, indices, factor, values, shift):
+    """NumPy segment least squares on a :func:`blocked_csr` plan, one thread per segment range.
+
+    The compiled kernel (:mod:`lowrank_lab._jit`, Numba) when available, else SciPy
+    sparse products and the vectorized Cholesky; a non-positive pivot anywhere sends
+    the whole call to the latter (whose solve falls back to LU).
+    """
+    kernel = _jit.segment_ls_kernel()
+    k = factor.shape[1]
+    if kernel is not None:
+        n_seg = _check_plan(plan, indptr)
+        x = np.empty((n_seg, k))
+        shift_arr = np.ascontiguousarray(np.broadcast_to(np.asarray(0.0 if shift is None else shift,
+                                                                    dtype=np.float64), (n_seg,)))
+        args = (np.ascontiguousarray(indptr), np.ascontiguousarray(indices), np.ascontiguousarray(factor),
+                np.ascontiguousarray(values, dtype=np.float64), shift_arr)
+        failed = []
+
+        def work(r: int) -> None:
+            start, stop, _ = plan.ranges[r]
+            if not kernel(*args, start, stop, x):
+                failed.append(r)
+
+        _parallel_for(work, len(plan.ranges))
+        if not failed:
+            return x
+    iu0, iu1, full = _sym_pack_indices(k)
+    W = factor[:, iu0] * factor[:, iu1]
+    return _normal_equations_blocked(plan, indptr, indices, factor, values, W, full, shift, solve=True)
+
+
+def _check_plan(plan: BlockedCSR, indptr: Any) -> int:
+    if plan.n_segments != indptr.shape[0] - 1:
+        raise ValueError(f"blocks plans {plan.n_segments} segments but indptr has {indptr.shape[0] - 1}")
+    return plan.n_segments
+
+
+def _normal_equations_blocked(plan: BlockedCSR, indptr, indices, factor, values, W, full, shift, solve):
+    """NumPy packed normal equations on a :func:`blocked_csr` plan, one thread per segment range.
+
+    Returns ``(A, b)``, or the solutions ``x`` when ``solve``.
+    """
+    n_seg, k = _check_plan(plan, indptr), factor.shape[1]
+    A = np.empty((n_seg, k, k))
+    b = np.empty((n_seg, k))
+    x = np.empty((n_seg, k)) if solve else None
+    if shift is not None:
+        shift = np.broadcast_to(np.asarray(shift, dtype=np.float64), (n_seg,))
+
+    def work(r: int) -> None:
+        start, stop, parts = plan.ranges[r]
+        G = np.zeros((stop - start, W.shape[1]))
+        for S, lo, hi in parts:
+            G += S @ W[lo:hi]
+        A_r = A[start:stop]
+        np.take(G, full, axis=1, out=A_r.reshape(stop - start, k * k))
+        if shift is not None:
+            A_r.reshape(stop - start, k * k)[:, :: k + 1] += shift[start:stop, None]
+        e0, e1 = int(indptr[start]), int(indptr[stop])
+        b[start:stop] = csr_matmul(indptr[start:stop + 1] - e0, indices[e0:e1], values[e0:e1], factor)
+        if solve:
+            x[start:stop] = batched_spd_solve(A_r, b[start:stop])
+
+    _parallel_for(work, len(plan.ranges))
+    return x if solve else (A, b)
 
 
 def _add_shift(A: Any, shift: Any, xp: ModuleType) -> Any:

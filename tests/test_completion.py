@@ -64,6 +64,10 @@ def test_segment_normal_equations_methods_agree_with_a_loop(xp, rng, k):
         A, b = linalg.segment_normal_equations(*args, layout=layout, method=method)
         assert_close(A, A_ref, rtol=1e-12, atol=1e-12, xp=xp)
         assert_close(b, b_ref, rtol=1e-12, atol=1e-12, xp=xp)
+        shift = 0.1 + np.arange(len(counts)) / 10  # empty segments need a ridge
+        x = linalg.segment_least_squares(*args, shift=to_xp(xp, shift), layout=layout, method=method)
+        x_ref = np.linalg.solve(A_ref + shift[:, None, None] * np.eye(k), b_ref[..., None])[..., 0]
+        assert_close(x, x_ref, rtol=1e-10, atol=1e-12, xp=xp)
     with pytest.raises(ValueError, match="layout"):
         linalg.segment_normal_equations(*args, method="padded")
     with pytest.raises(ValueError, match="method"):
@@ -84,9 +88,27 @@ def test_numpy_fast_paths_agree_with_the_standard_fallbacks(rng):
     assert_close(A_np, _host(A_st), rtol=1e-12, atol=1e-12)
     assert_close(b_np, _host(b_st), rtol=1e-12, atol=1e-12)
     blocks = linalg.blocked_csr(indptr, indices, 12, block_cols=5)  # cache-blocked SciPy products
-    assert [p[3:] for p in blocks.parts] == [(0, 5), (5, 10), (10, 12)]
-    A_bl, _ = linalg.segment_normal_equations(indptr, indices, F, v, method="packed", blocks=blocks)
+    ((start, stop, parts),) = blocks.ranges
+    assert (start, stop) == (0, 25) and [p[1:] for p in parts] == [(0, 5), (5, 10), (10, 12)]
+    A_bl, b_bl = linalg.segment_normal_equations(indptr, indices, F, v, method="packed", blocks=blocks)
     assert_close(A_bl, A_np, rtol=1e-12, atol=1e-12)
+    # thread-parallel plan: contiguous ranges of balanced entry counts, results identical to serial
+    threaded = linalg.blocked_csr(indptr, indices, 12, block_cols=5, n_threads=3, min_entries_per_thread=1)
+    bounds = [(r[0], r[1]) for r in threaded.ranges]
+    assert len(bounds) == 3 and bounds[0][0] == 0 and bounds[-1][1] == 25
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    sizes = [indptr[b] - indptr[a] for a, b in bounds]
+    assert max(sizes) - min(sizes) <= 2 * counts.max()
+    assert len(linalg.blocked_csr(indptr, indices, 12, block_cols=5, n_threads=3).ranges) == 1  # too small
+    A_th, b_th = linalg.segment_normal_equations(indptr, indices, F, v, method="packed", blocks=threaded)
+    assert np.array_equal(A_th, A_bl) and np.array_equal(b_th, b_bl)
+    shift = np.full(25, 0.1)
+    x_th = linalg.segment_least_squares(indptr, indices, F, v, shift=shift, blocks=threaded)
+    x_ref = np.linalg.solve(A_np + 0.1 * np.eye(6), b_np[..., None])[..., 0]
+    assert_close(x_th, x_ref, rtol=1e-10, atol=1e-12)
+    assert np.array_equal(x_th, linalg.segment_least_squares(indptr, indices, F, v, shift=shift, blocks=blocks))
+    with pytest.raises(ValueError, match="segments"):
+        linalg.segment_normal_equations(indptr[:-1], indices, F, v, blocks=threaded)
     SPD = A_np + 0.1 * np.eye(6)
     x_np = linalg.batched_spd_solve(SPD, b_np)  # vectorized Cholesky (k <= 16)
     x_st = linalg.batched_spd_solve(to_xp(strict, SPD), to_xp(strict, b_np))  # standard linalg.solve
@@ -94,6 +116,54 @@ def test_numpy_fast_paths_agree_with_the_standard_fallbacks(rng):
     assert_close(x_np, np.linalg.solve(SPD, b_np[..., None])[..., 0], rtol=1e-10, atol=1e-12)
     X, Y = rng.standard_normal((30, 4)), rng.standard_normal((30, 4))
     assert_close(linalg.rowwise_dot(X, Y), _host(linalg.rowwise_dot(to_xp(strict, X), to_xp(strict, Y))), rtol=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_compiled_kernel_agrees_with_the_scipy_path(rng, monkeypatch, k):
+    """Numba segment least squares (the ``fast`` extra) = SciPy products + vectorized Cholesky."""
+    from lowrank_lab import _jit
+
+    if not _jit.numba_enabled():
+        pytest.skip("Numba not installed (the 'fast' extra)")
+    counts = rng.integers(0, 40, size=60)
+    counts[[3, 17]] = 0  # empty segments: the shift alone
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    indices = rng.integers(0, 50, size=indptr[-1])
+    F = rng.standard_normal((50, k))
+    v = rng.standard_normal(indptr[-1])
+    shift = rng.uniform(0.01, 1.0, size=60)
+    plan = linalg.blocked_csr(indptr, indices, 50, block_cols=16, n_threads=3, min_entries_per_thread=100)
+    assert len(plan.ranges) == 3
+    compiled = linalg.segment_least_squares(indptr, indices, F, v, shift=shift, blocks=plan)
+    monkeypatch.setenv("LOWRANK_NUMBA", "0")
+    assert not _jit.numba_enabled()
+    scipy_path = linalg.segment_least_squares(indptr, indices, F, v, shift=shift, blocks=plan)
+    assert_close(compiled, scipy_path, rtol=1e-11, atol=1e-13)
+    A, b = _reference_normal_equations(indptr, indices, F, v)
+    assert_close(compiled, np.linalg.solve(A + shift[:, None, None] * np.eye(k), b[..., None])[..., 0],
+                 rtol=1e-10, atol=1e-12)
+    # a non-positive pivot (indefinite system) sends the call to the general path's LU fallback
+    monkeypatch.setenv("LOWRANK_NUMBA", "1")
+    bad = shift.copy()
+    bad[5] = -(A[5].trace() + 1.0)
+    x = linalg.segment_least_squares(indptr, indices, F, v, shift=bad, blocks=plan)
+    assert_close(x, np.linalg.solve(A + bad[:, None, None] * np.eye(k), b[..., None])[..., 0], rtol=1e-8)
+
+
+def test_parallel_for_runs_every_task_and_propagates_errors():
+    seen = []
+    linalg._parallel_for(seen.append, 4)
+    assert sorted(seen) == [0, 1, 2, 3]
+
+    def fail_on_two(i):
+        seen.append(i)
+        if i == 2:
+            raise ArithmeticError("task 2")
+
+    seen.clear()
+    with pytest.raises(ArithmeticError, match="task 2"):
+        linalg._parallel_for(fail_on_two, 3)
+    assert sorted(seen) == [0, 1, 2]  # the others finished
 
 
 def test_batched_spd_solve_falls_back_on_indefinite_input(xp):
@@ -164,6 +234,29 @@ def test_altmin_same_seed_same_result_across_backends(xp, problem_200):
     res = completion.altmin(obs, 5, max_iter=3, rng=0, solve="cg")
     assert_close(completion.predict(res, obs.rows, obs.cols), _host(completion.predict(ref, obs.rows, obs.cols)),
                  rtol=1e-8, atol=1e-12)
+
+
+def test_altmin_threads_do_not_change_the_result():
+    """Threaded exact sweeps (NumPy) give bit-identical factors; BLAS is serial meanwhile."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    truth = low_rank_matrix(300, 300, 3, rng=0)
+    obs = sample_entries(truth.balanced_factors(), p=0.8, rng=1)  # 72k entries: two ranges of >= 32768
+    assert obs.nnz >= 2 * 32768
+    blas_threads = []
+
+    def spy(t, state):
+        blas_threads.append(max([i["num_threads"] for i in threadpoolctl.threadpool_info()
+                                 if i["user_api"] == "blas"], default=1))
+        return False
+
+    runs = {nt: completion.altmin(obs, 3, max_iter=3, tol=0.0, rng=0, n_threads=nt, truth=truth, callback=spy)
+            for nt in (1, 2)}
+    assert runs[1].params["n_threads"] == 1 and runs[2].params["n_threads"] == 2
+    assert all(np.array_equal(a, b) for a, b in zip(runs[1].factors, runs[2].factors))
+    assert runs[2].final("relative_error") < 1e-6
+    assert blas_threads[-1] == 1  # inside the threaded run
+    cg = completion.altmin(obs, 3, solve="cg", max_iter=1, rng=0, n_threads=2)
+    assert cg.params["n_threads"] == 1  # the CG solve is serial
 
 
 def test_empty_rows_and_columns_give_finite_results(xp):
@@ -325,6 +418,7 @@ def test_bad_arguments_name_the_argument(xp):
         (lambda: completion.altmin(obs, 2, resample=1), ValueError, "resample"),
         (lambda: completion.altmin(obs, 2, max_iter=-1), ValueError, "max_iter"),
         (lambda: completion.altmin(obs, 2, history_stride=0), ValueError, "history_stride"),
+        (lambda: completion.altmin(obs, 2, n_threads=0), ValueError, "n_threads"),
         (lambda: completion.altmin(obs, 2, callback=3), TypeError, "callback"),
         (lambda: completion.altmin(obs, 2, truth=low_rank_matrix(5, 5, 1, xp=xp)), ValueError, "truth must have shape"),
         (lambda: completion.altmin(obs, 2, truth=np.ones((20, 10))), TypeError, "truth must be a LowRankMatrix"),

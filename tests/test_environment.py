@@ -11,7 +11,8 @@ import pytest
 yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_EXTRAS = ("notebooks", "test", "dist")
+# the extras `make` installs (Makefile: EXTRAS ?= ...) are the "default" install
+DEFAULT_EXTRAS = tuple(re.search(r"^EXTRAS \?= *(\S+)", (ROOT / "Makefile").read_text(), re.M).group(1).split(","))
 # PyPI requirement name -> conda-forge package name(s)
 CONDA_NAMES = {"dask[distributed]": ("dask", "distributed")}
 

@@ -1,0 +1,156 @@
+"""Optional compiled kernels (Numba), used by :mod:`lowrank_lab.linalg` on NumPy only.
+
+Numba is the ``fast`` extra (installed by ``make``).  Without it, or with
+``LOWRANK_NUMBA=0`` in the environment, or when it cannot compile, every caller
+takes its SciPy / NumPy path instead; :func:`segment_ls_kernel` returns None then.
+
+The kernels release the GIL (``nogil=True``), so :func:`lowrank_lab.linalg`
+runs them on several threads over disjoint segment ranges.  Their floating-point
+reductions may be reassociated (vectorized) by the compiler, so they agree with the
+SciPy path to rounding, not bit for bit; the order depends only on a segment's
+length, so results do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Any
+
+__all__ = ["numba_enabled", "segment_ls_kernel"]
+
+_LOCK = threading.Lock()
+_KERNEL: Any = None
+_TRIED = False
+
+
+def numba_enabled() -> bool:
+    """Whether the compiled kernels may be used (Numba importable and not disabled)."""
+    return segment_ls_kernel() is not None
+
+
+def segment_ls_kernel() -> Any:
+    """The compiled segment least-squares kernel, or None (see the module docstring)."""
+    global _KERNEL, _TRIED
+    if os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    with _LOCK:
+        if not _TRIED:
+            _TRIED = True
+            try:
+                _KERNEL = _build()
+            except Exception as exc:  # ImportError, or a Numba that cannot handle this NumPy
+                warnings.warn(f"lowrank_lab: Numba kernels unavailable ({type(exc).__name__}: {exc}); "
+                              "using the SciPy path", RuntimeWarning, stacklevel=2)
+                _KERNEL = None
+    return _KERNEL
+
+
+def _build() -> Any:
+    try:
+        import numba  # noqa: PLC0415
+    except ImportError:
+        return None
+    import numpy as np  # noqa: PLC0415
+
+    # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
+    # the caller, whose divergence checks depend on it.
+    options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
+    try:
+        jit = numba.njit(cache=True, **options)
+    except Exception:  # no writable cache location
+        jit = numba.njit(**options)
+
+    @jit
+    def segment_ls(indptr, indices, factor, values, shift, start, stop, out):  # pragma: no cover - compiled
+        """Solve ``(sum_t f f^T + shift[s] I) x = sum_t v_t f`` for segments ``[start, stop)``.
+
+        Gathers each segment's factor rows transposed (``buf[a, t]``), forms the lower
+        triangle of the normal matrix by dot products over ``t`` (two rows at a time), and
+        solves by Cholesky.  Returns False if a pivot is not positive (or is NaN); the
+        caller then redoes the range on its general path.
+        """
+        k = factor.shape[1]
+        maxlen = 0
+        for s in range(start, stop):
+            maxlen = max(maxlen, indptr[s + 1] - indptr[s])
+        buf = np.empty((k, maxlen))
+        A = np.empty((k, k))
+        b = np.empty(k)
+        ok = True
+        for s in range(start, stop):
+            lo = indptr[s]
+            n = indptr[s + 1] - lo
+            for t in range(n):
+                j = indices[lo + t]
+                for a in range(k):
+                    buf[a, t] = factor[j, a]
+            vals = values[lo:lo + n]
+            for a in range(0, k - 1, 2):  # rows a, a + 1 together: 3 loads per 2 multiply-adds
+                x0 = buf[a, :n]
+                x1 = buf[a + 1, :n]
+                s0 = 0.0
+                s1 = 0.0
+                for t in range(n):
+                    s0 += x0[t] * vals[t]
+                    s1 += x1[t] * vals[t]
+                b[a] = s0
+                b[a + 1] = s1
+                for c in range(a + 1):
+                    xc = buf[c, :n]
+                    s0 = 0.0
+                    s1 = 0.0
+                    for t in range(n):
+                        s0 += x0[t] * xc[t]
+                        s1 += x1[t] * xc[t]
+                    A[a, c] = s0
+                    A[a + 1, c] = s1
+                s1 = 0.0
+                for t in range(n):
+                    s1 += x1[t] * x1[t]
+                A[a + 1, a + 1] = s1
+            if k % 2 == 1:
+                a = k - 1
+                xa = buf[a, :n]
+                s0 = 0.0
+                for t in range(n):
+                    s0 += xa[t] * vals[t]
+                b[a] = s0
+                for c in range(a + 1):
+                    xc = buf[c, :n]
+                    s0 = 0.0
+                    for t in range(n):
+                        s0 += xa[t] * xc[t]
+                    A[a, c] = s0
+            for a in range(k):
+                A[a, a] += shift[s]
+            for j in range(k):  # Cholesky, lower triangle in place
+                d = A[j, j]
+                for p in range(j):
+                    d -= A[j, p] * A[j, p]
+                if not d > 0.0:
+                    ok = False
+                    d = 1.0
+                d = np.sqrt(d)
+                A[j, j] = d
+                for i in range(j + 1, k):
+                    v = A[i, j]
+                    for p in range(j):
+                        v -= A[i, p] * A[j, p]
+                    A[i, j] = v / d
+            for i in range(k):  # L y = b
+                v = b[i]
+                for p in range(i):
+                    v -= A[i, p] * b[p]
+                b[i] = v / A[i, i]
+            for i in range(k - 1, -1, -1):  # L^T x = y
+                v = b[i]
+                for p in range(i + 1, k):
+                    v -= A[p, i] * b[p]
+                b[i] = v / A[i, i]
+            for a in range(k):
+                out[s, a] = b[a]
+        return ok
+
+    return segment_ls
