@@ -501,7 +501,9 @@ def altmin(
         Sweeps between convergence checks (each one synchronizes with the device).
     kernel : {"auto", "packed", "padded"}
         Normal-equation kernel of the exact solve
-        (:func:`~lowrank_lab.linalg.segment_normal_equations`).
+        (:func:`~lowrank_lab.linalg.segment_least_squares`).  ``"auto"``: on NumPy,
+        ``"packed"`` (compiled when Numba is installed) at every ``k`` if Numba is
+        installed, else up to ``k = 16``; ``"padded"`` (batched GEMMs) otherwise.
     n_threads : int or None
         Threads of the exact solve's packed kernel on NumPy (rows, and columns, are
         cut into ranges of equal entry counts, at least 32768 entries each; results do
@@ -578,7 +580,11 @@ def altmin(
     parts = random_partition(obs, n_parts, rng=gen_split) if n_parts else [obs]
     init_obs = parts[0]
     train_parts = parts[1:] if n_parts else parts
-    need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact" and (k > 16 or not backend.is_numpy(xp)))
+    # auto: the compiled packed kernel at every k (measured 2.6-3.3x faster than the padded
+    # GEMMs at k = 32-128); without it, SciPy's packed products only up to k = 16
+    small_k = k <= 16 or linalg.has_compiled_kernels()
+    need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact"
+                                         and not (backend.is_numpy(xp) and small_k))
     packed_numpy = solve == "exact" and not need_layout and kernel != "padded" and backend.is_numpy(xp)
     block_rows = max(64, _CACHE_BYTES // (8 * k * (k + 1) // 2)) if packed_numpy else None
     sides = [(_Side(p, "col", need_layout, block_rows, n_threads), _Side(p, "row", need_layout, block_rows, n_threads))

@@ -45,6 +45,7 @@ __all__ = [
     "batched_spd_solve",
     "blocked_csr",
     "csr_matmul",
+    "has_compiled_kernels",
     "lstsq",
     "orthonormalize",
     "randomized_svd",
@@ -627,6 +628,16 @@ def segment_least_squares(
     A, b = segment_normal_equations(indptr, indices, factor, values, layout=layout, method=method, ones=ones,
                                     blocks=blocks, shift=shift)
     return batched_spd_solve(A, b)
+
+
+def has_compiled_kernels() -> bool:
+    """Whether :func:`segment_least_squares` can use its compiled (Numba) kernel here.
+
+    True when Numba (the ``fast`` extra) is installed, works with this NumPy, and
+    ``LOWRANK_NUMBA`` is not ``0``.  Compiles the kernel on first use (~2 s, then
+    cached on disk).
+    """
+    return _jit.numba_enabled()
 
 
 def _least_squares_blocked(plan: BlockedCSR, indptr, indices, factor, values, shift):

@@ -189,6 +189,8 @@ def _normalize(notebook, stem: str) -> None:
 
     jupytext draws random cell ids and the kernel splits printed text into stream
     chunks by timing; neither should make a regenerated notebook differ from the last.
+    Progress-bar widgets (tqdm) are dropped: their state is not saved, so they would
+    only show as a frozen "0%" line, and only in runs whose sweeps were not cached.
     """
     for i, cell in enumerate(notebook.cells):
         cell["id"] = f"{stem[:40]}-{i:03d}"
@@ -197,6 +199,8 @@ def _normalize(notebook, stem: str) -> None:
             continue
         merged = []
         for out in outputs:
+            if "application/vnd.jupyter.widget-view+json" in out.get("data", {}):
+                continue
             if (merged and out.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
                     and merged[-1].get("name") == out.get("name")):
                 merged[-1]["text"] = merged[-1]["text"] + out["text"]

@@ -296,14 +296,15 @@ verdict("warm-started CG converges linearly (to round-off), at most slightly slo
 #
 # Seconds per sweep at n = `N_TIME`, |Ω| = `NNZ_TIME` (reduced from the brief's 2·10⁶
 # to fit this 2-core CPU), measured between callbacks so initialization and metrics are
-# excluded. Exact AltMin forms every k × k normal matrix (packed symmetric half through
-# a cache-blocked sparse product for k ≤ 16, batched GEMMs on padded segments above) and
-# solves them; CG-2 never forms them.
+# excluded. Exact AltMin forms every k × k normal matrix and solves it — here with the
+# compiled per-row kernel (Numba, on the CPU's two threads) at every k; without Numba
+# it uses SciPy sparse products up to k = 16 and batched GEMMs on padded segments
+# above. CG-2 never forms them.
 
 # %%
 timing = run_sweep(f"03_timing{SUFFIX}", {"n": [N_TIME], "rank": list(RANKS_TIME), "n_observed": [NNZ_TIME],
                                           "solve": ["exact", "cg"], "n_sweeps": [3]},
-                   completion_trials.timing_trial, seeds=1, cache_version=2)
+                   completion_trials.timing_trial, seeds=1, cache_version=4)
 fig, ax = plt.subplots(figsize=(6.4, 4.0))
 slopes = {}
 anchor = None
@@ -358,7 +359,7 @@ verdict("time slope ~2 (exact) vs ~1 (CG) at large k",
 solvers_cmp = ["exact", "cg2", "svp", "scaled_gd", "soft_impute", "svt"]
 cmp_df = run_sweep(f"03_solvers{SUFFIX}", {"solver": solvers_cmp, "n": [N_CMP], "rank": [RANK_CMP],
                                             "p": [P_CMP], "max_iter": [300]},
-                   completion_trials.solver_trial, seeds=SEEDS_CMP, cache_version=1)
+                   completion_trials.solver_trial, seeds=SEEDS_CMP, cache_version=3)
 fig, ax = plt.subplots(figsize=(6.4, 4.0))
 for solver, color in zip(solvers_cmp, PALETTE):
     sub = cmp_df[(cmp_df["solver"] == solver) & (cmp_df["seed"] == 0)]

@@ -50,3 +50,22 @@ def test_paths_follow_environment(monkeypatch, tmp_path):
 def test_missing_command_is_an_error():
     with pytest.raises(SystemExit):
         cli.main([])
+
+
+def test_executed_notebooks_are_normalized():
+    """Positional ids, merged stream chunks, no progress-bar widgets (diff-stable .ipynb)."""
+    nbformat = pytest.importorskip("nbformat")
+    from lowrank_lab.notebook_runner import _normalize
+
+    widget = nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "sweep:   0%|"})
+    cell = nbformat.v4.new_code_cell("print(1)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"), widget,
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("display_data", data={"text/plain": "figure"})])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), cell])
+    _normalize(nb, "03_demo")
+    assert [c["id"] for c in nb.cells] == ["03_demo-000", "03_demo-001"]
+    outs = nb.cells[1]["outputs"]
+    assert [o["output_type"] for o in outs] == ["stream", "display_data"]
+    assert outs[0]["text"] == "a\nb\n" and outs[1]["data"] == {"text/plain": "figure"}

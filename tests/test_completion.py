@@ -228,6 +228,19 @@ def test_altmin_variants_perturbation_floor_and_resampling(xp):
     assert als.final("relative_error") < 1e-6
 
 
+def test_altmin_kernels_agree(xp, problem_200, monkeypatch):
+    """auto / packed (compiled or SciPy on NumPy) / padded: the same iterates up to rounding."""
+    truth, obs = _on(xp, *problem_200)
+    runs = {kern: completion.altmin(obs, 5, max_iter=4, tol=0.0, rng=0, kernel=kern, truth=truth)
+            for kern in ("auto", "packed", "padded")}
+    monkeypatch.setenv("LOWRANK_NUMBA", "0")
+    runs["packed, no numba"] = completion.altmin(obs, 5, max_iter=4, tol=0.0, rng=0, kernel="packed", truth=truth)
+    ref = completion.predict(runs["padded"], obs.rows, obs.cols)
+    for name, res in runs.items():
+        assert_close(completion.predict(res, obs.rows, obs.cols), ref, rtol=1e-8, atol=1e-10, xp=xp)
+        assert res.final("relative_error") < 1e-2, name  # converging (4 sweeps)
+
+
 def test_altmin_same_seed_same_result_across_backends(xp, problem_200):
     ref = completion.altmin(problem_200[1], 5, max_iter=3, rng=0, solve="cg")
     truth, obs = _on(xp, *problem_200)
