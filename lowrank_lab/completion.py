@@ -508,10 +508,10 @@ def altmin(
         Threads of the exact solve's packed kernel on NumPy (rows, and columns, are
         cut into ranges of equal entry counts, at least 32768 entries each; results do
         not depend on the count).  The kernel is compiled with Numba when it is
-        installed (:func:`~lowrank_lab.linalg.segment_least_squares`).  ``None``: the CPUs available to the process; ``1``:
-        serial.  While more than one runs, BLAS is limited to one thread
-        (``threadpoolctl``), whose spinning workers would otherwise take the cores.
-        Ignored by the CG solve and on other backends.
+        installed (:func:`~lowrank_lab.linalg.segment_least_squares`).  ``None``: the
+        CPUs available to the process; ``1``: serial.  While more than one runs, BLAS
+        is limited to one thread (``threadpoolctl``), whose spinning workers would
+        otherwise take the cores.  Ignored by the CG solve and on other backends.
     callback : callable, optional
         ``callback(sweep, {"factors": (U, V), "loss": ...}) -> bool``; True stops.
     rng : int, Generator or None
