@@ -18,33 +18,44 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "segment_ls_kernel"]
+__all__ = ["numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
-_KERNEL: Any = None
+_KERNELS: Any = None
 _TRIED = False
 
 
 def numba_enabled() -> bool:
     """Whether the compiled kernels may be used (Numba importable and not disabled)."""
-    return segment_ls_kernel() is not None
+    return _kernels() is not None
 
 
 def segment_ls_kernel() -> Any:
     """The compiled segment least-squares kernel, or None (see the module docstring)."""
-    global _KERNEL, _TRIED
+    kernels = _kernels()
+    return None if kernels is None else kernels[0]
+
+
+def segment_cg_kernel() -> Any:
+    """The compiled segment conjugate-gradient kernel, or None (see the module docstring)."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[1]
+
+
+def _kernels() -> Any:
+    global _KERNELS, _TRIED
     if os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
     with _LOCK:
         if not _TRIED:
             _TRIED = True
             try:
-                _KERNEL = _build()
+                _KERNELS = _build()
             except Exception as exc:  # ImportError, or a Numba that cannot handle this NumPy
                 warnings.warn(f"lowrank_lab: Numba kernels unavailable ({type(exc).__name__}: {exc}); "
-                              "using the SciPy path", RuntimeWarning, stacklevel=2)
-                _KERNEL = None
-    return _KERNEL
+                              "using the SciPy path", RuntimeWarning, stacklevel=3)
+                _KERNELS = None
+    return _KERNELS
 
 
 def _build() -> Any:
@@ -153,4 +164,73 @@ def _build() -> Any:
                 out[s, a] = b[a]
         return ok
 
-    return segment_ls
+    @jit
+    def segment_cg(indptr, indices, factor, values, shift, x0, n_iter, start, stop, out):  # pragma: no cover
+        """``n_iter`` CG steps on each segment's ridge normal equations, from ``x0``.
+
+        The operator ``p -> sum_t f_t (f_t . p) + shift[s] p`` is applied without
+        forming it (``O(n k)`` per application); the steps, and the guards on
+        non-positive curvature and zero residuals, are those of the array version in
+        :func:`lowrank_lab.linalg.segment_cg`.
+        """
+        k = factor.shape[1]
+        maxlen = 0
+        for s in range(start, stop):
+            maxlen = max(maxlen, indptr[s + 1] - indptr[s])
+        X = np.empty((maxlen, k))
+        x = np.empty(k)
+        r = np.empty(k)
+        p = np.empty(k)
+        ap = np.empty(k)
+        for s in range(start, stop):
+            lo = indptr[s]
+            n = indptr[s + 1] - lo
+            for t in range(n):
+                j = indices[lo + t]
+                for a in range(k):
+                    X[t, a] = factor[j, a]
+            sh = shift[s]
+            # r = b - A x0, with b = sum_t v_t f_t
+            for a in range(k):
+                x[a] = x0[s, a]
+                r[a] = -sh * x[a]
+            for t in range(n):
+                d = 0.0
+                for a in range(k):
+                    d += X[t, a] * x[a]
+                d = values[lo + t] - d
+                for a in range(k):
+                    r[a] += d * X[t, a]
+            rr = 0.0
+            for a in range(k):
+                p[a] = r[a]
+                rr += r[a] * r[a]
+            for c in range(n_iter):
+                for a in range(k):
+                    ap[a] = sh * p[a]
+                for t in range(n):
+                    d = 0.0
+                    for a in range(k):
+                        d += X[t, a] * p[a]
+                    for a in range(k):
+                        ap[a] += d * X[t, a]
+                pap = 0.0
+                for a in range(k):
+                    pap += p[a] * ap[a]
+                alpha = rr / pap if pap > 0.0 else 0.0
+                for a in range(k):
+                    x[a] += alpha * p[a]
+                if c + 1 == n_iter:
+                    break
+                rr_new = 0.0
+                for a in range(k):
+                    r[a] -= alpha * ap[a]
+                    rr_new += r[a] * r[a]
+                beta = rr_new / rr if rr > 0.0 else 0.0
+                for a in range(k):
+                    p[a] = r[a] + beta * p[a]
+                rr = rr_new
+            for a in range(k):
+                out[s, a] = x[a]
+
+    return segment_ls, segment_cg

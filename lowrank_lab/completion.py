@@ -78,10 +78,6 @@ __all__ = [
 #: minimum-norm (zero) solution instead of NaN.
 JITTER = 1e-12
 
-#: Largest ``|Omega| k`` for which the CG variant keeps the gathered factor rows
-#: (``|Omega| x k`` floats) between its steps; above it, rows are re-gathered in chunks.
-_GATHER_BUDGET = 1 << 27
-
 #: Target bytes of packed factor rows per cache block in the exact NumPy kernel.
 _CACHE_BYTES = 1 << 17
 
@@ -511,7 +507,8 @@ def altmin(
         installed (:func:`~lowrank_lab.linalg.segment_least_squares`).  ``None``: the
         CPUs available to the process; ``1``: serial.  While more than one runs, BLAS
         is limited to one thread (``threadpoolctl``), whose spinning workers would
-        otherwise take the cores.  Ignored by the CG solve and on other backends.
+        otherwise take the cores.  The CG solve is threaded (and compiled) only with
+        Numba.  Ignored on other backends.
     callback : callable, optional
         ``callback(sweep, {"factors": (U, V), "loss": ...}) -> bool``; True stops.
     rng : int, Generator or None
@@ -586,10 +583,14 @@ def altmin(
     need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact"
                                          and not (backend.is_numpy(xp) and small_k))
     packed_numpy = solve == "exact" and not need_layout and kernel != "padded" and backend.is_numpy(xp)
-    block_rows = max(64, _CACHE_BYTES // (8 * k * (k + 1) // 2)) if packed_numpy else None
+    compiled_cg = solve == "cg" and backend.is_numpy(xp) and linalg.has_compiled_kernels()
+    if packed_numpy:
+        block_rows = max(64, _CACHE_BYTES // (8 * k * (k + 1) // 2))
+    else:  # the compiled CG kernel needs only the plan's segment ranges (one column block)
+        block_rows = max(m, n) if compiled_cg else None
     sides = [(_Side(p, "col", need_layout, block_rows, n_threads), _Side(p, "row", need_layout, block_rows, n_threads))
              for p in train_parts]
-    threaded = packed_numpy and any(len(s.blocks.ranges) > 1 for pair in sides for s in pair)
+    threaded = block_rows is not None and any(len(s.blocks.ranges) > 1 for pair in sides for s in pair)
 
     # ---- initialization -------------------------------------------------
     with quiet_overflow():
@@ -645,40 +646,8 @@ def altmin(
                 method=kernel, ones=side.ones, blocks=side.blocks,
             )
         else:
-            b = linalg.csr_matmul(side.offsets, side.indices, side.values, fixed)
-
-            if side.nnz * k <= _GATHER_BUDGET and not backend.is_cupy(xp):  # gather fixed rows once for all steps
-                G = xp.take(fixed, side.indices, axis=0)
-
-                def apply(P: Any) -> Any:
-                    s = linalg.rowwise_dot(G, xp.repeat(P, side.counts, axis=0))
-                    return linalg.csr_matmul(side.offsets, side.indices, s, fixed) + shift[:, None] * P
-            else:  # chunked gathers: bounded memory (and no array-valued repeat, which CuPy lacks)
-
-                def apply(P: Any) -> Any:
-                    s = linalg.sampled_dot(fixed, P, side.indices, side.seg_ids)
-                    return linalg.csr_matmul(side.offsets, side.indices, s, fixed) + shift[:, None] * P
-
-            X = warm
-            Rr = b - apply(X)
-            P = Rr
-            rr = xp.sum(Rr * Rr, axis=1)
-            zero = xp.zeros_like(rr)
-            one = xp.ones_like(rr)
-            for c in range(cg_iters):
-                AP = apply(P)
-                pAp = xp.sum(P * AP, axis=1)
-                ok = pAp > 0
-                alpha = xp.where(ok, rr / xp.where(ok, pAp, one), zero)
-                X = X + alpha[:, None] * P
-                if c + 1 == cg_iters:
-                    break
-                Rr = Rr - alpha[:, None] * AP
-                rr_new = xp.sum(Rr * Rr, axis=1)
-                ok = rr > 0
-                beta = xp.where(ok, rr_new / xp.where(ok, rr, one), zero)
-                P = Rr + beta[:, None] * P
-                rr = rr_new
+            X = linalg.segment_cg(side.offsets, side.indices, fixed, side.values, warm, n_iter=cg_iters,
+                                  shift=shift, seg_ids=side.seg_ids, blocks=side.blocks)
         return perturb(X)
 
     # ---- cost model ------------------------------------------------------

@@ -14,9 +14,10 @@ csr_matmul, sampled_dot, rowwise_dot
     Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, row-wise dot products.
 batched_solve, lstsq
     Solves for stacks of small systems, least squares.
-segment_normal_equations, segment_least_squares, padded_layout, blocked_csr, batched_spd_solve
-    Per-segment normal equations ``sum f f^T``, ``sum v f`` of gathered factor rows
-    and their ridge solutions (the alternating-minimization kernel), batched SPD solves.
+segment_normal_equations, segment_least_squares, segment_cg, padded_layout, blocked_csr, batched_spd_solve
+    Per-segment normal equations ``sum f f^T``, ``sum v f`` of gathered factor rows,
+    their ridge solutions, exact or by a few CG steps (the alternating-minimization
+    kernels), batched SPD solves.
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
@@ -53,6 +54,7 @@ __all__ = [
     "padded_layout",
     "rowwise_dot",
     "sampled_dot",
+    "segment_cg",
     "segment_least_squares",
     "segment_normal_equations",
     "segment_sum",
@@ -630,12 +632,108 @@ def segment_least_squares(
     return batched_spd_solve(A, b)
 
 
+_GATHER_BUDGET = 1 << 27  # entries x k up to which segment_cg gathers the factor rows once
+
+
+def segment_cg(
+    indptr: Any,
+    indices: Any,
+    factor: Any,
+    values: Any,
+    x0: Any,
+    *,
+    n_iter: int,
+    shift: Any = None,
+    seg_ids: Any = None,
+    blocks: BlockedCSR | None = None,
+) -> Any:
+    """``n_iter`` conjugate-gradient steps on every segment's ridge normal equations.
+
+    Approximately solves ``(A[s] + shift[s] I) x[s] = b[s]`` (``A``, ``b`` as in
+    :func:`segment_normal_equations`) from ``x0[s]``, applying ``A[s]`` as
+    ``F_s^T (F_s p)`` without forming it: ``O(|Omega| k)`` per step instead of
+    ``O(|Omega| k^2)``.  A segment whose curvature ``p^T A p`` is not positive, or
+    whose residual is zero, stops moving (its step is 0).  This is the inner solve of
+    the approximate AltMin (PAPERS.md C2).
+
+    On NumPy with a ``blocks`` plan and Numba installed, a compiled kernel runs the
+    plan's segment ranges on parallel threads; otherwise the steps are array
+    operations (the factor rows gathered once while ``nnz * k`` is at most
+    ``2**27``, else chunked; ``seg_ids`` -- the segment of every entry -- saves
+    recomputing it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    >>> indptr, indices, v = np.array([0, 2, 4]), np.array([0, 1, 1, 2]), np.array([1.0, 4.0, 4.0, 2.0])
+    >>> x = segment_cg(indptr, indices, F, v, np.zeros((2, 2)), n_iter=2)  # k steps solve a k x k system
+    >>> x.round(10) + 0.0
+    array([[1., 2.],
+           [0., 2.]])
+    """
+    xp = backend.array_namespace(indptr, indices, factor, values, x0)
+    n_iter = check_int(n_iter, "n_iter", low=1)
+    n_seg = indptr.shape[0] - 1
+    if shift is None:
+        shift = xp.zeros(n_seg, dtype=factor.dtype, device=backend.device(factor))
+    elif not hasattr(shift, "shape") or shift.ndim == 0:
+        shift = xp.full(n_seg, float(shift), dtype=factor.dtype, device=backend.device(factor))
+    kernel = _jit.segment_cg_kernel() if blocks is not None and backend.is_numpy(xp) else None
+    if kernel is not None and factor.dtype == xp.float64:
+        _check_plan(blocks, indptr)
+        x = np.empty((n_seg, factor.shape[1]))
+        args = (np.ascontiguousarray(indptr), np.ascontiguousarray(indices), np.ascontiguousarray(factor),
+                np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),
+                np.ascontiguousarray(x0, dtype=np.float64), n_iter)
+        _parallel_for(lambda r: kernel(*args, blocks.ranges[r][0], blocks.ranges[r][1], x), len(blocks.ranges))
+        return x
+
+    counts = indptr[1:] - indptr[:-1]
+    b = csr_matmul(indptr, indices, values, factor)
+    if indices.shape[0] * factor.shape[1] <= _GATHER_BUDGET and not backend.is_cupy(xp):
+        G = xp.take(factor, indices, axis=0)  # gathered once for all steps
+
+        def apply(P: Any) -> Any:
+            s = rowwise_dot(G, xp.repeat(P, counts, axis=0))
+            return csr_matmul(indptr, indices, s, factor) + shift[:, None] * P
+    else:  # chunked gathers: bounded memory (and no array-valued repeat, which CuPy lacks)
+        if seg_ids is None:
+            seg_ids = xp.repeat(xp.arange(n_seg, dtype=indices.dtype, device=backend.device(indices)), counts)
+
+        def apply(P: Any) -> Any:
+            s = sampled_dot(factor, P, indices, seg_ids)
+            return csr_matmul(indptr, indices, s, factor) + shift[:, None] * P
+
+    X = x0
+    Rr = b - apply(X)
+    P = Rr
+    rr = xp.sum(Rr * Rr, axis=1)
+    zero = xp.zeros_like(rr)
+    one = xp.ones_like(rr)
+    for c in range(n_iter):
+        AP = apply(P)
+        pAp = xp.sum(P * AP, axis=1)
+        ok = pAp > 0
+        alpha = xp.where(ok, rr / xp.where(ok, pAp, one), zero)
+        X = X + alpha[:, None] * P
+        if c + 1 == n_iter:
+            break
+        Rr = Rr - alpha[:, None] * AP
+        rr_new = xp.sum(Rr * Rr, axis=1)
+        ok = rr > 0
+        beta = xp.where(ok, rr_new / xp.where(ok, rr, one), zero)
+        P = Rr + beta[:, None] * P
+        rr = rr_new
+    return X
+
+
 def has_compiled_kernels() -> bool:
     """Whether :func:`segment_least_squares` can use its compiled (Numba) kernel here.
 
     True when Numba (the ``fast`` extra) is installed, works with this NumPy, and
-    ``LOWRANK_NUMBA`` is not ``0``.  Compiles the kernel on first use (~2 s, then
-    cached on disk).
+    ``LOWRANK_NUMBA`` is not ``0`` (then :func:`segment_cg` is compiled too).
+    Compiles the kernels on first use (a few seconds, then cached on disk).
     """
     return _jit.numba_enabled()
 

@@ -150,6 +150,42 @@ def test_compiled_kernel_agrees_with_the_scipy_path(rng, monkeypatch, k):
     assert_close(x, np.linalg.solve(A + bad[:, None, None] * np.eye(k), b[..., None])[..., 0], rtol=1e-8)
 
 
+def test_segment_cg_solves_in_k_steps_and_its_paths_agree(xp, rng, monkeypatch):
+    """Array path (every backend) vs a dense solve; compiled kernel vs array path (NumPy)."""
+    k = 4
+    counts = rng.integers(0, 30, size=40)
+    counts[[2, 9]] = 0
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    indices = rng.integers(0, 25, size=indptr[-1])
+    F = rng.standard_normal((25, k))
+    v = rng.standard_normal(indptr[-1])
+    shift = rng.uniform(0.5, 1.0, size=40)
+    x0 = rng.standard_normal((40, k))
+    A, b = _reference_normal_equations(indptr, indices, F, v)
+    exact = np.linalg.solve(A + shift[:, None, None] * np.eye(k), b[..., None])[..., 0]
+    args = [to_xp(xp, a) for a in (indptr, indices, F, v)]
+    x = linalg.segment_cg(*args, to_xp(xp, x0), n_iter=k + 2, shift=to_xp(xp, shift))  # CG: exact in <= k steps
+    assert_close(x, exact, rtol=1e-7, atol=1e-9, xp=xp)
+    two = linalg.segment_cg(*args, to_xp(xp, x0), n_iter=2, shift=to_xp(xp, shift))
+    err = np.linalg.norm(_host(two) - exact, axis=1)
+    assert np.median(err / np.linalg.norm(x0 - exact, axis=1)) < 0.5  # two steps make progress
+    # no curvature (empty segment, no shift): that segment does not move
+    still = linalg.segment_cg(*args, to_xp(xp, x0), n_iter=2, shift=0.0)
+    assert_close(_host(still)[[2, 9]], x0[[2, 9]], rtol=0, atol=0)
+    if backend.backend_name(xp) != "numpy":
+        return
+    plan = linalg.blocked_csr(indptr, indices, 25, block_cols=25, n_threads=3, min_entries_per_thread=50)
+    monkeypatch.setenv("LOWRANK_NUMBA", "0")
+    array_path = linalg.segment_cg(indptr, indices, F, v, x0, n_iter=2, shift=shift, blocks=plan)
+    monkeypatch.setenv("LOWRANK_NUMBA", "1")
+    if not linalg.has_compiled_kernels():
+        pytest.skip("Numba not installed (the 'fast' extra)")
+    compiled = linalg.segment_cg(indptr, indices, F, v, x0, n_iter=2, shift=shift, blocks=plan)
+    assert_close(compiled, array_path, rtol=1e-11, atol=1e-12)
+    assert np.array_equal(linalg.segment_cg(indptr, indices, F, v, x0, n_iter=2, shift=0.0, blocks=plan)[[2, 9]],
+                          x0[[2, 9]])
+
+
 def test_parallel_for_runs_every_task_and_propagates_errors():
     seen = []
     linalg._parallel_for(seen.append, 4)
@@ -250,7 +286,7 @@ def test_altmin_same_seed_same_result_across_backends(xp, problem_200):
 
 
 def test_altmin_threads_do_not_change_the_result():
-    """Threaded exact sweeps (NumPy) give bit-identical factors; BLAS is serial meanwhile."""
+    """Threaded sweeps (NumPy) give bit-identical factors; BLAS is serial meanwhile."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     truth = low_rank_matrix(300, 300, 3, rng=0)
     obs = sample_entries(truth.balanced_factors(), p=0.8, rng=1)  # 72k entries: two ranges of >= 32768
@@ -268,8 +304,9 @@ def test_altmin_threads_do_not_change_the_result():
     assert all(np.array_equal(a, b) for a, b in zip(runs[1].factors, runs[2].factors))
     assert runs[2].final("relative_error") < 1e-6
     assert blas_threads[-1] == 1  # inside the threaded run
-    cg = completion.altmin(obs, 3, solve="cg", max_iter=1, rng=0, n_threads=2)
-    assert cg.params["n_threads"] == 1  # the CG solve is serial
+    cg = {nt: completion.altmin(obs, 3, solve="cg", max_iter=3, rng=0, n_threads=nt) for nt in (1, 2)}
+    assert cg[2].params["n_threads"] == (2 if linalg.has_compiled_kernels() else 1)  # threads need Numba
+    assert all(np.array_equal(a, b) for a, b in zip(cg[1].factors, cg[2].factors))
 
 
 def test_empty_rows_and_columns_give_finite_results(xp):
