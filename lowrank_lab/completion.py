@@ -453,12 +453,11 @@ def altmin(
         Ridge ``lambda`` (theory uses 0; use a small positive value on real data).
     solve : {"exact", "cg"}
         ``"exact"``: batched normal equations, ``O(|Omega| k^2 + (m + n) k^3)`` per sweep
-        (:func:`lowrank_lab.linalg.segment_normal_equations` and
-        :func:`~lowrank_lab.linalg.batched_spd_solve`).  ``"cg"``: ``cg_iters``
+        (:func:`lowrank_lab.linalg.segment_least_squares`).  ``"cg"``: ``cg_iters``
         conjugate-gradient steps per row/column, warm-started from the previous
         iterate (expressed in the current basis), applying ``sum u_i u_i^T`` as
         ``U_Omega^T (U_Omega v)`` without forming it: ``O(|Omega| k)`` per sweep
-        (PAPERS.md C2 robust variant (a)).
+        (PAPERS.md C2 robust variant (a); :func:`lowrank_lab.linalg.segment_cg`).
     cg_iters : int, default 2
         CG steps per half-sweep (each costs one application of every row's operator).
     init : {"spectral", "random"} or (U0, V0)

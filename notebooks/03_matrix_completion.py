@@ -401,7 +401,11 @@ print(summary.sort_values("seconds").to_string(float_format=lambda v: f"{v:.3g}"
 # take several times longer to 1e-6; SVT stops at ≈ 1e-4 (the bias of its
 # τ‖X‖_* + ½‖X‖_F² objective) and SoftImpute-ALS with a tiny λ is still at ≈ 2e-2 after
 # 300 iterations — it solves a regularized problem and should be run along a decreasing
-# λ path. Exact AltMin is the fastest to every accuracy here.
+# λ path. The two AltMin variants are the fastest to every accuracy here; at k = 10 their
+# sweeps cost about the same (both compiled), so which of them wins varies with the run
+# (CG-2 in the committed one). Only AltMin has compiled kernels; ScaledGD, SVP, SVT and
+# SoftImpute run as array operations (sparse products and randomized SVDs), so part of
+# their gap is implementation, not algorithm.
 #
 # ## 6. Coherence (C-5)
 #
