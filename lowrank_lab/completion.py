@@ -255,7 +255,6 @@ class _Side:
             self.values, self.seg_ids = obs.col_values, obs.col_cols
             self.n_fixed, self.n_seg = obs.shape
         self.nnz = obs.nnz
-        self.counts = self.offsets[1:] - self.offsets[:-1]
         self.ones = xp.ones(obs.nnz, dtype=obs.dtype, device=backend.device(obs.values))
         self.layout = linalg.padded_layout(self.offsets) if build_layout else None
         self.blocks = None
