@@ -68,10 +68,12 @@ def _build() -> Any:
     # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
     # the caller, whose divergence checks depend on it.
     options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
-    try:
-        jit = numba.njit(cache=True, **options)
-    except Exception:  # no writable cache location
-        jit = numba.njit(**options)
+
+    def jit(fn: Any) -> Any:
+        try:
+            return numba.njit(cache=True, **options)(fn)
+        except Exception:  # no cache locator (no writable place): compile each session instead
+            return numba.njit(**options)(fn)
 
     @jit
     def segment_ls(indptr, indices, factor, values, shift, start, stop, out):  # pragma: no cover - compiled

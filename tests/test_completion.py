@@ -150,6 +150,33 @@ def test_compiled_kernel_agrees_with_the_scipy_path(rng, monkeypatch, k):
     assert_close(x, np.linalg.solve(A + bad[:, None, None] * np.eye(k), b[..., None])[..., 0], rtol=1e-8)
 
 
+def test_compiled_kernels_build_without_a_cache_location(monkeypatch):
+    """No writable cache (numba raises on cache=True): the kernels compile uncached, still correct."""
+    numba = pytest.importorskip("numba")
+    from lowrank_lab import _jit
+
+    real = numba.njit
+
+    def njit_without_cache(*args, cache=False, **kwargs):
+        if not cache:
+            return real(*args, **kwargs)
+
+        def decorate(fn):  # numba finds no cache locator when it wraps the function
+            raise RuntimeError(f"cannot cache function {fn.__name__!r}: no locator available")
+
+        return decorate
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    ls, cg = _jit._build()
+    indptr, indices = np.array([0, 2, 4]), np.array([0, 1, 1, 2])
+    F, v = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 4.0, 4.0, 2.0])
+    x = np.empty((2, 2))
+    assert ls(indptr, indices, F, v, np.zeros(2), 0, 2, x)
+    assert_close(x, np.array([[1.0, 2.0], [0.0, 2.0]]), rtol=1e-12, atol=1e-12)
+    cg(indptr, indices, F, v, np.zeros(2), np.zeros((2, 2)), 2, 0, 2, x)
+    assert_close(x, np.array([[1.0, 2.0], [0.0, 2.0]]), rtol=1e-10, atol=1e-10)
+
+
 def test_segment_cg_solves_in_k_steps_and_its_paths_agree(xp, rng, monkeypatch):
     """Array path (every backend) vs a dense solve; compiled kernel vs array path (NumPy)."""
     k = 4
