@@ -76,6 +76,14 @@ def _build() -> Any:
             return numba.njit(**options)(fn)
 
     @jit
+    def longest_segment(indptr, start, stop):  # pragma: no cover - compiled
+        """Most entries in one of the segments ``[start, stop)`` (the gather buffers' length)."""
+        longest = 0
+        for s in range(start, stop):
+            longest = max(longest, indptr[s + 1] - indptr[s])
+        return longest
+
+    @jit
     def segment_ls(indptr, indices, factor, values, shift, start, stop, out):  # pragma: no cover - compiled
         """Solve ``(sum_t f f^T + shift[s] I) x = sum_t v_t f`` for segments ``[start, stop)``.
 
@@ -85,10 +93,7 @@ def _build() -> Any:
         caller then redoes the range on its general path.
         """
         k = factor.shape[1]
-        maxlen = 0
-        for s in range(start, stop):
-            maxlen = max(maxlen, indptr[s + 1] - indptr[s])
-        buf = np.empty((k, maxlen))
+        buf = np.empty((k, longest_segment(indptr, start, stop)))  # transposed: dot products over t
         A = np.empty((k, k))
         b = np.empty(k)
         ok = True
@@ -176,10 +181,7 @@ def _build() -> Any:
         :func:`lowrank_lab.linalg.segment_cg`.
         """
         k = factor.shape[1]
-        maxlen = 0
-        for s in range(start, stop):
-            maxlen = max(maxlen, indptr[s + 1] - indptr[s])
-        X = np.empty((maxlen, k))
+        X = np.empty((longest_segment(indptr, start, stop), k))  # row-major: f_t . p over a
         x = np.empty(k)
         r = np.empty(k)
         p = np.empty(k)

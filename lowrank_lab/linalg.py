@@ -679,9 +679,10 @@ def segment_cg(
         shift = xp.zeros(n_seg, dtype=factor.dtype, device=backend.device(factor))
     elif not hasattr(shift, "shape") or shift.ndim == 0:
         shift = xp.full(n_seg, float(shift), dtype=factor.dtype, device=backend.device(factor))
+    if blocks is not None:
+        _check_plan(blocks, indptr)
     kernel = _jit.segment_cg_kernel() if blocks is not None and backend.is_numpy(xp) else None
     if kernel is not None and factor.dtype == xp.float64:
-        _check_plan(blocks, indptr)
         x = np.empty((n_seg, factor.shape[1]))
         args = (np.ascontiguousarray(indptr), np.ascontiguousarray(indices), np.ascontiguousarray(factor),
                 np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),

@@ -213,6 +213,21 @@ def test_segment_cg_solves_in_k_steps_and_its_paths_agree(xp, rng, monkeypatch):
                           x0[[2, 9]])
 
 
+def test_segment_solvers_refuse_bad_arguments(xp):
+    indptr, indices = to_xp(xp, np.array([0, 2, 3])), to_xp(xp, np.array([0, 1, 1]))
+    F, v, x0 = to_xp(xp, np.eye(2)), to_xp(xp, np.ones(3)), to_xp(xp, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="n_iter"):
+        linalg.segment_cg(indptr, indices, F, v, x0, n_iter=0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        linalg.segment_least_squares(indptr, indices, F, v, method="dense")
+    plan = linalg.blocked_csr(np.array([0, 1, 2, 3]), np.array([0, 1, 1]), 2, block_cols=2)  # 3 segments, not 2
+    if backend.backend_name(xp) == "numpy":
+        with pytest.raises(ValueError, match="segments"):
+            linalg.segment_least_squares(indptr, indices, F, v, shift=1.0, blocks=plan)
+        with pytest.raises(ValueError, match="segments"):
+            linalg.segment_cg(indptr, indices, F, v, x0, n_iter=1, blocks=plan)
+
+
 def test_parallel_for_runs_every_task_and_propagates_errors():
     seen = []
     linalg._parallel_for(seen.append, 4)
