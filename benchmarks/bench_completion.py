@@ -74,9 +74,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import add_backend_argument, machine_rates, sync, write_json  # noqa: E402
 
-from lowrank_lab import _jit, backend, completion, datasets  # noqa: E402
+from lowrank_lab import backend, completion
+from lowrank_lab.linalg import _jit  # noqa: E402
 from lowrank_lab._solver_support import available_cpus  # noqa: E402
-from lowrank_lab.problems import low_rank_matrix, sample_entries, train_test_split  # noqa: E402
+from lowrank_lab.completion import sample_entries, train_test_split  # noqa: E402
+from lowrank_lab.matrices import low_rank_matrix  # noqa: E402
 
 RANK = 10
 
@@ -329,26 +331,26 @@ def main(argv=None):
 
     # ---- 4. MovieLens ------------------------------------------------------
     print("\n[4] MovieLens ml-latest-small, seeded 80/20 split (seed 0):")
-    data = datasets.movielens_small(xp=xp)
-    train, test = datasets.movielens_split(data, seed=0)
+    data = completion.movielens_observations(xp=xp)
+    train, test = completion.movielens_split(data, seed=0)
     fit, val = train_test_split(train, test_fraction=0.1, rng=np.random.default_rng(1))
     grid = [(5, 20.0), (10, 20.0), (20, 20.0)] if args.quick else [
         (r, g) for r in (5, 10, 20, 50) for g in (10.0, 15.0, 20.0, 30.0)]
     best = None
     for rank, reg in grid:
-        mdl = datasets.fit_ratings_model(fit, solver="altmin", rank=rank, reg=reg, orthonormalize=False,
+        mdl = completion.fit_ratings_model(fit, solver="altmin", rank=rank, reg=reg, orthonormalize=False,
                                          max_iter=15, rng=0)
-        score = datasets.evaluate(mdl, val)["rmse"]
+        score = completion.evaluate(mdl, val)["rmse"]
         if best is None or score < best[0]:
             best = (score, rank, reg)
     t0 = time.perf_counter()
-    bias = datasets.evaluate(datasets.fit_ratings_model(train, solver=None), test)
+    bias = completion.evaluate(completion.fit_ratings_model(train, solver=None), test)
     t_bias = time.perf_counter() - t0
     t0 = time.perf_counter()
-    model = datasets.fit_ratings_model(train, solver="altmin", rank=best[1], reg=best[2], orthonormalize=False,
+    model = completion.fit_ratings_model(train, solver="altmin", rank=best[1], reg=best[2], orthonormalize=False,
                                        max_iter=15, rng=0)
     t_fit = time.perf_counter() - t0
-    scores = datasets.evaluate(model, test)
+    scores = completion.evaluate(model, test)
     mean_only = float(np.sqrt(np.mean((backend.to_numpy(test.values) - float(xp.mean(train.values))) ** 2)))
     print(f"    global mean only:          RMSE {mean_only:.4f}")
     print(f"    biases (ridge):            RMSE {bias['rmse']:.4f}  MAE {bias['mae']:.4f}  ({t_bias:.2f} s)")

@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import add_backend_argument, machine_rates, sync, timeit, write_json  # noqa: E402
 
 from lowrank_lab import backend  # noqa: E402
-from lowrank_lab.problems import fully_observed, gaussian_sensing, low_rank_matrix  # noqa: E402
+from lowrank_lab.matrices import low_rank_matrix  # noqa: E402
+from lowrank_lab.sensing import fully_observed, gaussian_sensing  # noqa: E402
 from lowrank_lab.sensing import factored_gd, nuclear_norm_pgd, scaled_gd, subgradient_l1  # noqa: E402
 
 RANK = 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,3 +111,42 @@ def check_callback(callback: Any) -> Any:
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
     return callback
+
+
+def check_options(fn: Any, options: Any, name: str = "options", *, exclude: Sequence[str] = ()) -> dict:
+    """Keyword ``options`` for ``fn``: every key must be a keyword parameter of ``fn``.
+
+    Unknown keys raise a ``TypeError`` naming them and listing what ``fn`` accepts, so a
+    typo in a sweep's config never silently changes only the cache key.  ``exclude``
+    lists parameters the caller sets itself (they are refused too).
+
+    Examples
+    --------
+    >>> def solver(problem, rank, *, step_size=0.1, max_iter=10):
+    ...     pass
+    >>> check_options(solver, {"step_size": 0.5})
+    {'step_size': 0.5}
+    >>> check_options(solver, {"stepsize": 0.5})
+    Traceback (most recent call last):
+    ...
+    TypeError: options has unknown key(s) ['stepsize'] for solver; it accepts ['max_iter', 'step_size']
+    """
+    import inspect  # noqa: PLC0415
+
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"{name} must be a mapping of keyword options, got {type(options).__name__}")
+    params = inspect.signature(fn).parameters
+    accepted = sorted(
+        p for p, par in params.items()
+        if par.kind in (par.KEYWORD_ONLY, par.POSITIONAL_OR_KEYWORD) and p not in exclude
+    )
+    positional = [p for p, par in params.items() if par.kind == par.POSITIONAL_OR_KEYWORD][:2]
+    accepted = [p for p in accepted if p not in positional]
+    unknown = sorted(k for k in options if k not in accepted)
+    if unknown:
+        raise TypeError(
+            f"{name} has unknown key(s) {unknown} for {getattr(fn, '__name__', fn)}; it accepts {accepted}"
+        )
+    return dict(options)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
+from .analysis import seed_summary
 
 __all__ = [
     "HOUSE_STYLE",
@@ -138,45 +139,6 @@ def savefig(
         tmp.replace(target)  # atomic: readers never see a half-written figure
         written.append(target)
     return written
-
-
-def seed_summary(
-    frame: pd.DataFrame,
-    by: str | Sequence[str],
-    value: str,
-    *,
-    center: str = "median",
-    spread: str = "iqr",
-) -> pd.DataFrame:
-    """Aggregate ``value`` over seeds for each group of ``by``.
-
-    Returns columns ``by..., center, low, high, n`` where ``center`` is the mean or
-    median and ``[low, high]`` is mean +- std (``spread="std"``), the 25-75%
-    interquartile range (``"iqr"``) or the min-max range (``"range"``).
-    """
-    by = [by] if isinstance(by, str) else list(by)
-    for col in [*by, value]:
-        if col not in frame.columns:
-            raise KeyError(f"column {col!r} not in frame (columns: {list(frame.columns)})")
-    if center not in ("mean", "median"):
-        raise ValueError(f"center must be 'mean' or 'median', got {center!r}")
-    if spread not in ("std", "iqr", "range"):
-        raise ValueError(f"spread must be 'std', 'iqr' or 'range', got {spread!r}")
-    grouped = frame.groupby(by, sort=True)[value]
-    out = grouped.agg(["mean", "median", "std", "min", "max", "count"])
-    out["q25"] = grouped.quantile(0.25)
-    out["q75"] = grouped.quantile(0.75)
-    result = pd.DataFrame(index=out.index)
-    result["center"] = out[center]
-    if spread == "std":
-        std = out["std"].fillna(0.0)
-        result["low"], result["high"] = out["mean"] - std, out["mean"] + std
-    elif spread == "iqr":
-        result["low"], result["high"] = out["q25"], out["q75"]
-    else:
-        result["low"], result["high"] = out["min"], out["max"]
-    result["n"] = out["count"].astype(int)
-    return result.reset_index()
 
 
 def plot_band(

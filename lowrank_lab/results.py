@@ -32,7 +32,7 @@ import pandas as pd
 
 from . import backend
 
-__all__ = ["STOP_REASONS", "HistoryRecorder", "SolverResult", "is_diverged"]
+__all__ = ["STOP_REASONS", "HistoryRecorder", "SolverResult", "is_diverged", "seed_of"]
 
 #: Why a solver stopped.
 STOP_REASONS = ("converged", "max_iter", "diverged", "callback", "stalled")
@@ -104,6 +104,13 @@ class SolverResult:
         )
 
 
+def seed_of(rng: Any) -> int | None:
+    """The integer seed a run was given (for ``SolverResult.seed``), else None."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return int(rng)
+    return None
+
+
 def is_diverged(value: Any, reference: float, *, factor: float = 1e8) -> bool:
     """True if a (host) scalar is NaN/inf or exceeds ``factor * max(reference, 1)``."""
     value = float(value)
@@ -146,6 +153,12 @@ class HistoryRecorder:
         else:
             self._rows.append(row)
         self._last_iteration = iteration
+
+    def truncate_after(self, iteration: int) -> None:
+        """Drop the rows recorded after ``iteration`` (a diverged run returns an earlier iterate)."""
+        while self._rows and self._rows[-1]["iteration"] > iteration:
+            self._rows.pop()
+        self._last_iteration = self._rows[-1]["iteration"] if self._rows else None
 
     @property
     def last_iteration(self) -> int | None:

@@ -19,7 +19,7 @@
 # SVD trade for its speed?
 #
 # This is the teaching tour of the suite. It builds matrices with chosen spectra using
-# `lowrank_lab.problems.low_rank_matrix`, computes every metric of
+# `lowrank_lab.matrices.low_rank_matrix`, computes every metric of
 # `lowrank_lab.spectral` (definitions fixed in the research brief, study D), and
 # measures `lowrank_lab.linalg.randomized_svd` (Halko, Martinsson and Tropp, 2011)
 # against the exact SVD on the selected backend (`LOWRANK_BACKEND=numpy|cupy`).
@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from lowrank_lab import backend, linalg, spectral
 from lowrank_lab.plotting import PALETTE, savefig, use_style
-from lowrank_lab.problems import low_rank_matrix
+from lowrank_lab.matrices import low_rank_matrix
 
 use_style()
 xp = backend.get_namespace()

@@ -87,7 +87,7 @@ import pandas as pd
 from lowrank_lab import backend
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, plot_band, savefig, use_style
-from lowrank_lab.sensing_trials import (
+from lowrank_lab.sensing.trials import (
     iterations_to,
     late_phase_rate,
     loglog_slope,

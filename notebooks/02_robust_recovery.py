@@ -80,7 +80,7 @@ from matplotlib.colors import LogNorm
 from lowrank_lab import backend
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, plot_band, savefig, use_style
-from lowrank_lab.sensing_trials import sensing_curve_trial, sensing_summary_trial
+from lowrank_lab.sensing.trials import sensing_curve_trial, sensing_summary_trial
 
 use_style()
 pd.set_option("display.width", 160)

@@ -37,7 +37,7 @@
 #   U-shaped.
 #
 # **Setup.** Everything runs through `lowrank_lab.completion` on
-# `lowrank_lab.problems.Observations` (sorted entries with row/column offsets; no dense
+# `lowrank_lab.completion.Observations` (sorted entries with row/column offsets; no dense
 # m × n array is formed by any solver) and the sweeps through
 # `lowrank_lab.experiments.run_sweep` with the trial functions of
 # `lowrank_lab.completion_trials`. The approximate AltMin is the brief's stand-in (a):
@@ -86,10 +86,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lowrank_lab import backend, completion, completion_trials, datasets
+from lowrank_lab import backend, completion, datasets
+from lowrank_lab.completion import trials as completion_trials
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, savefig, seed_summary, use_style
-from lowrank_lab.problems import low_rank_matrix, sample_entries
+from lowrank_lab.completion import sample_entries
+from lowrank_lab.matrices import low_rank_matrix
 
 use_style()
 xp = backend.get_namespace()
@@ -445,7 +447,7 @@ verdict("coherent truths fail where incoherent ones succeed", first["success"] >
 #
 # 100,836 ratings (610 users × 9,724 movies, density 1.7%), shipped in `data/` with its
 # licence (research use; acknowledge Harper & Konstan 2015) and SHA-256 hashes checked
-# on load. Protocol: seeded 80/20 splits (`datasets.movielens_split`, seeds
+# on load. Protocol: seeded 80/20 splits (`completion.movielens_split`, seeds
 # `ML_SPLITS` — reduced from the brief's 5); global mean + ridge user/item biases
 # (Surprise's `BaselineOnly` ALS scheme and defaults) fitted first; each solver models
 # the residuals; movies without training ratings get the bias prediction; predictions

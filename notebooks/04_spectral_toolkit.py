@@ -56,8 +56,8 @@ import scipy.linalg
 from lowrank_lab import backend, spectral
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, plot_band, savefig, use_style
-from lowrank_lab.problems import low_rank_matrix
-from lowrank_lab.spectral_trials import bbp_threshold, pareto_powerlaw_trial, spiked_noise_matrix, spiked_noise_trial
+from lowrank_lab.matrices import low_rank_matrix
+from lowrank_lab.spectral.trials import bbp_threshold, pareto_powerlaw_trial, spiked_noise_matrix, spiked_noise_trial
 
 use_style()
 xp = backend.get_namespace()

@@ -9,8 +9,9 @@ import pytest
 from helpers import assert_close, to_xp
 
 from lowrank_lab import backend, completion, linalg
-from lowrank_lab import completion_trials as trials
-from lowrank_lab.problems import Observations, low_rank_matrix, sample_entries
+from lowrank_lab.completion import trials
+from lowrank_lab.completion import Observations, sample_entries
+from lowrank_lab.matrices import low_rank_matrix
 
 
 def _host(x):
@@ -121,7 +122,7 @@ def test_numpy_fast_paths_agree_with_the_standard_fallbacks(rng):
 @pytest.mark.parametrize("k", [1, 4, 7])
 def test_compiled_kernel_agrees_with_the_scipy_path(rng, monkeypatch, k):
     """Numba segment least squares (the ``fast`` extra) = SciPy products + vectorized Cholesky."""
-    from lowrank_lab import _jit
+    from lowrank_lab.linalg import _jit
 
     if not _jit.numba_enabled():
         pytest.skip("Numba not installed (the 'fast' extra)")
@@ -153,7 +154,7 @@ def test_compiled_kernel_agrees_with_the_scipy_path(rng, monkeypatch, k):
 def test_compiled_kernels_build_without_a_cache_location(monkeypatch):
     """No writable cache (numba raises on cache=True): the kernels compile uncached, still correct."""
     numba = pytest.importorskip("numba")
-    from lowrank_lab import _jit
+    from lowrank_lab.linalg import _jit
 
     real = numba.njit
 
@@ -230,7 +231,7 @@ def test_segment_solvers_refuse_bad_arguments(xp):
 
 def test_parallel_for_runs_every_task_and_propagates_errors():
     seen = []
-    linalg._parallel_for(seen.append, 4)
+    linalg._altmin._parallel_for(seen.append, 4)
     assert sorted(seen) == [0, 1, 2, 3]
 
     def fail_on_two(i):
@@ -240,7 +241,7 @@ def test_parallel_for_runs_every_task_and_propagates_errors():
 
     seen.clear()
     with pytest.raises(ArithmeticError, match="task 2"):
-        linalg._parallel_for(fail_on_two, 3)
+        linalg._altmin._parallel_for(fail_on_two, 3)
     assert sorted(seen) == [0, 1, 2]  # the others finished
 
 
@@ -515,7 +516,7 @@ def test_bad_arguments_name_the_argument(xp):
         (lambda: completion.altmin(obs, 2, truth=low_rank_matrix(5, 5, 1, xp=xp)), ValueError, "truth must have shape"),
         (lambda: completion.altmin(obs, 2, truth=np.ones((20, 10))), TypeError, "truth must be a LowRankMatrix"),
         (lambda: completion.altmin(obs, 2, test=obs.transpose()), ValueError, "test must have the shape"),
-        (lambda: completion.altmin(np.ones((20, 10)), 2), TypeError, "obs must be lowrank_lab.problems.Observations"),
+        (lambda: completion.altmin(np.ones((20, 10)), 2), TypeError, "obs must be lowrank_lab.completion.Observations"),
         (lambda: completion.soft_impute(obs, 2, reg=0.0), ValueError, "reg must be"),
         (lambda: completion.svt(obs, tau=-1.0), ValueError, "tau must be"),
         (lambda: completion.svt(obs, max_rank=11), ValueError, "max_rank"),

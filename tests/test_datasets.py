@@ -1,4 +1,4 @@
-"""MovieLens ml-latest-small and the explicit-rating model (lowrank_lab.datasets)."""
+"""MovieLens ml-latest-small (lowrank_lab.datasets) and the explicit-rating model (lowrank_lab.completion.ratings)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from helpers import assert_close, to_xp
 
 from lowrank_lab import backend, datasets
-from lowrank_lab import completion_trials as trials
-from lowrank_lab.problems import Observations
+from lowrank_lab.completion import trials
+from lowrank_lab.completion import Observations, movielens_observations, ratings
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_a_changed_file_is_detected(tmp_path):
 
 
 def test_movielens_matches_its_documented_statistics(movielens):
-    obs = movielens.observations
+    obs = movielens_observations(movielens)
     assert obs.shape == (610, 9724) and obs.nnz == 100836
     vals = _host(obs.values)
     assert vals.min() == 0.5 and vals.max() == 5.0 and abs(vals.mean() - 3.5016) < 1e-3
@@ -61,11 +61,11 @@ def test_movielens_matches_its_documented_statistics(movielens):
 
 
 def test_the_documented_split_is_seeded_and_80_20(movielens):
-    train, test = datasets.movielens_split(movielens, seed=0)
+    train, test = ratings.movielens_split(movielens, seed=0)
     assert (train.nnz, test.nnz) == (80669, 20167)
-    again, _ = datasets.movielens_split(movielens.observations, seed=0)
+    again, _ = ratings.movielens_split(movielens_observations(movielens), seed=0)
     assert np.array_equal(_host(again.rows), _host(train.rows)) and np.array_equal(_host(again.cols), _host(train.cols))
-    other, _ = datasets.movielens_split(movielens, seed=1)
+    other, _ = ratings.movielens_split(movielens, seed=1)
     assert not np.array_equal(_host(other.cols), _host(train.cols))
     unseen = (_host(train.col_counts)[_host(test.cols)] == 0).sum()
     assert unseen > 100  # some test movies have no training rating
@@ -77,7 +77,7 @@ def test_biases_solve_the_ridge_problem(xp, rng):
     rows, cols = lin // n, lin % n
     vals = rng.integers(1, 11, size=20) / 2.0
     obs = Observations(to_xp(xp, rows), to_xp(xp, cols), to_xp(xp, vals), (m, n))
-    model = datasets.fit_biases(obs, reg_user=2.0, reg_item=3.0, n_iter=500)
+    model = ratings.fit_biases(obs, reg_user=2.0, reg_item=3.0, n_iter=500)
     # reference: the joint ridge problem (block coordinate descent converges to it)
     mu = vals.mean()
     X = np.zeros((20, m + n))
@@ -89,9 +89,9 @@ def test_biases_solve_the_ridge_problem(xp, rng):
     assert_close(model.user_bias, beta[:m], rtol=1e-8, atol=1e-10, xp=xp)
     assert_close(model.item_bias, beta[m:], rtol=1e-8, atol=1e-10, xp=xp)
     with pytest.raises(ValueError, match="reg_user"):
-        datasets.fit_biases(obs, reg_user=-1.0)
+        ratings.fit_biases(obs, reg_user=-1.0)
     with pytest.raises(TypeError, match="train must be Observations"):
-        datasets.fit_biases(vals)
+        ratings.fit_biases(vals)
 
 
 def _subsample(movielens, xp):
@@ -101,16 +101,16 @@ def _subsample(movielens, xp):
     cols = np.searchsorted(np.unique(sub["col"]), sub["col"])
     obs = Observations(to_xp(xp, sub["row"].to_numpy()), to_xp(xp, cols), to_xp(xp, sub["rating"].to_numpy()),
                        (int(sub["row"].max()) + 1, int(cols.max()) + 1))
-    return datasets.movielens_split(obs, seed=0)
+    return ratings.movielens_split(obs, seed=0)
 
 
 def test_movielens_end_to_end_on_a_subsample_beats_biases(movielens, xp):
     train, test = _subsample(movielens, xp)
     mean_only = float(xp.sqrt(xp.mean((test.values - xp.mean(train.values)) ** 2)))
-    bias = datasets.evaluate(datasets.fit_ratings_model(train, solver=None), test)
-    als = datasets.fit_ratings_model(train, solver="altmin", rank=5, reg=10.0, orthonormalize=False, max_iter=15,
+    bias = ratings.evaluate(ratings.fit_ratings_model(train, solver=None), test)
+    als = ratings.fit_ratings_model(train, solver="altmin", rank=5, reg=10.0, orthonormalize=False, max_iter=15,
                                      rng=0, test=test)
-    low_rank = datasets.evaluate(als, test)
+    low_rank = ratings.evaluate(als, test)
     assert low_rank["rmse"] < bias["rmse"] < mean_only
     assert low_rank["mae"] < bias["mae"]
     assert 0.5 < low_rank["mae"] < low_rank["rmse"] < 1.0
@@ -123,10 +123,10 @@ def test_movielens_end_to_end_on_a_subsample_beats_biases(movielens, xp):
     expected = xp.clip(als.bias.predict(r, c), min=0.5, max=5.0)
     assert_close(als.predict(r, c), _host(expected), rtol=1e-12, xp=xp)
     assert_close(als.bias.item_bias[int(c[0])], 0.0)
-    soft = datasets.fit_ratings_model(train, solver="soft_impute", rank=5, reg=15.0, max_iter=20, rng=0)
-    assert datasets.evaluate(soft, test)["rmse"] < bias["rmse"]
+    soft = ratings.fit_ratings_model(train, solver="soft_impute", rank=5, reg=15.0, max_iter=20, rng=0)
+    assert ratings.evaluate(soft, test)["rmse"] < bias["rmse"]
     with pytest.raises(ValueError, match="solver must be one of"):
-        datasets.fit_ratings_model(train, solver="nmf")
+        ratings.fit_ratings_model(train, solver="nmf")
 
 
 def test_movielens_trial_on_a_subsample():

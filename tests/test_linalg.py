@@ -37,11 +37,11 @@ def test_segment_sum_fast_path_agrees_with_standard_fallback(rng):
     ids = rng.integers(0, 40, 1000)
     vals = rng.standard_normal((1000, 5))
     fast = linalg.segment_sum(vals, ids, 40)
-    slow = linalg._segment_sum_standard(vals, ids, 40, False)
+    slow = linalg._segment._segment_sum_standard(vals, ids, 40, False)
     np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)
     s = np.sort(ids)
     np.testing.assert_allclose(
-        linalg.segment_sum(vals, s, 40, sorted=True), linalg._segment_sum_standard(vals, s, 40, True), atol=1e-12
+        linalg.segment_sum(vals, s, 40, sorted=True), linalg._segment._segment_sum_standard(vals, s, 40, True), atol=1e-12
     )
     assert backend.is_numpy(xp)
 
@@ -75,7 +75,7 @@ def test_csr_matmul_fast_path_agrees_with_standard_fallback(rng):
     S = sp.random(30, 20, density=0.2, random_state=2, format="csr")
     D = rng.standard_normal((20, 3))
     fast = linalg.csr_matmul(S.indptr, S.indices, S.data, D)
-    slow = linalg._csr_matmul_standard(S.indptr, S.indices, S.data, D)
+    slow = linalg._segment._csr_matmul_standard(S.indptr, S.indices, S.data, D)
     np.testing.assert_allclose(fast, slow, atol=1e-12)
 
 

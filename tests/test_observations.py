@@ -1,4 +1,4 @@
-"""Observations, sampling and splits (lowrank_lab.problems.observations)."""
+"""Observations, sampling and splits (lowrank_lab.completion.observations)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ import pytest
 from helpers import assert_close, to_xp
 
 from lowrank_lab import backend
-from lowrank_lab.problems import (
-    Observations,
-    coherent_low_rank_matrix,
-    incoherence,
-    low_rank_matrix,
-    random_partition,
-    sample_entries,
-    train_test_split,
-)
+from lowrank_lab.completion import Observations, random_partition, sample_entries, train_test_split
+from lowrank_lab.matrices import coherent_low_rank_matrix, incoherence, low_rank_matrix
 
 
 def _host(x):

@@ -5,7 +5,7 @@ import pytest
 from helpers import assert_close
 
 from lowrank_lab import backend
-from lowrank_lab.problems import low_rank_matrix
+from lowrank_lab.matrices import low_rank_matrix
 
 
 def test_low_rank_matrix_spectrum_and_factors(xp):

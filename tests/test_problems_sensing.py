@@ -7,16 +7,9 @@ import pytest
 from helpers import assert_close, to_xp
 
 from lowrank_lab import backend
-from lowrank_lab.problems import (
-    GaussianOperator,
-    IdentityOperator,
-    SensingProblem,
-    fully_observed,
-    gaussian_sensing,
-    low_rank_matrix,
-    sensing_operator_nbytes,
-)
-from lowrank_lab.problems import sensing as sensing_module
+from lowrank_lab.matrices import low_rank_matrix
+from lowrank_lab.sensing import fully_observed, gaussian_sensing, GaussianOperator, IdentityOperator, sensing_operator_nbytes, SensingProblem
+from lowrank_lab.sensing import problems as sensing_module
 
 
 def _truth(xp, n=6, rank=2, psd=True, seed=0, m=None):

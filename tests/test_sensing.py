@@ -20,10 +20,11 @@ import pytest
 from helpers import assert_close
 
 from lowrank_lab import backend
-from lowrank_lab.problems import fully_observed, gaussian_sensing, low_rank_matrix
+from lowrank_lab.matrices import low_rank_matrix
+from lowrank_lab.sensing import fully_observed, gaussian_sensing
 from lowrank_lab.results import SolverResult
 from lowrank_lab.sensing import factored_gd, nuclear_norm_pgd, scaled_gd, subgradient_l1
-from lowrank_lab.sensing_trials import iterations_to, late_phase_rate, loglog_slope, make_problem
+from lowrank_lab.sensing.trials import iterations_to, late_phase_rate, loglog_slope, make_problem
 
 
 def _sensing(xp, *, n=8, rank=2, m=None, kappa=2.0, symmetric_sensing=False, seed=0, **noise):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lowrank_lab import backend
-from lowrank_lab.sensing_trials import (
+from lowrank_lab.sensing.trials import (
     SOLVERS,
     iterations_to,
     late_phase_rate,

@@ -476,7 +476,7 @@ def test_powerlaw_scan_matches_reference_loop(n, truncated, ties):
         x = gen.choice(x, size=n, replace=True)
     x = np.sort(x)
     D, a, xmin = _reference_powerlaw(x, truncated)
-    got = spectral._scan(x, truncated, None)
+    got = spectral._powerlaw._scan(x, truncated, None)
     assert got["xmin"] == xmin
     assert got["alpha"] == pytest.approx(a, rel=1e-9)
     assert got["ks_distance"] == pytest.approx(D, rel=1e-9)
@@ -519,8 +519,8 @@ def test_truncated_fit_needs_renormalization():
     u = np.random.default_rng(0).uniform(size=3000)
     b = alpha - 1
     x = np.sort((lo**-b - u * (lo**-b - hi**-b)) ** (-1 / b))  # truncated Pareto on [1, 10]
-    trunc = spectral._scan(x, True, lo)
-    plain = spectral._scan(x, False, lo)
+    trunc = spectral._powerlaw._scan(x, True, lo)
+    plain = spectral._powerlaw._scan(x, False, lo)
     assert abs(trunc["alpha"] - alpha) < 2.5 * trunc["sigma"]
     assert plain["alpha"] - alpha > 5 * plain["sigma"]
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lowrank_lab import spectral_trials as st
+from lowrank_lab.spectral import trials as st
 
 
 def test_bbp_formulas_meet_the_edge_at_the_threshold():

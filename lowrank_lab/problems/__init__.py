@@ -1,28 +1,27 @@
-"""Ground truths and measurement models.
+"""Deprecated: the problems moved into their labs (kept for one release, see docs/deprecations.md).
 
-Problems know nothing of solvers: they hold the truth (when known), the data a
-solver sees, and the operators to apply to candidate solutions.
-
-``matrices``
-    Low-rank ground truths with a chosen spectrum (:func:`low_rank_matrix`).
-``sensing``
-    Gaussian and fully observed sensing problems with noise and outliers
-    (:func:`gaussian_sensing`, :func:`fully_observed`).
-``observations``
-    Observed entries for matrix completion (:class:`Observations`,
-    :func:`sample_entries`, :func:`train_test_split`) and coherent truths.
+==========================================  ===================================================
+old                                         new
+==========================================  ===================================================
+``lowrank_lab.problems.matrices``           :mod:`lowrank_lab.matrices`
+``lowrank_lab.problems.sensing``            :mod:`lowrank_lab.sensing.problems`
+``lowrank_lab.problems.observations``       :mod:`lowrank_lab.completion.observations`
+``incoherence``, ``coherent_low_rank_matrix``  :mod:`lowrank_lab.matrices`
+==========================================  ===================================================
 """
 
-from .matrices import LowRankMatrix, low_rank_matrix
-from .observations import (
+from .._deprecation import moved_module
+
+moved_module("lowrank_lab.problems", "lowrank_lab.matrices, lowrank_lab.sensing and lowrank_lab.completion")
+
+from ..completion.observations import (  # noqa: E402
     Observations,
-    coherent_low_rank_matrix,
-    incoherence,
     random_partition,
     sample_entries,
     train_test_split,
 )
-from .sensing import (
+from ..matrices import LowRankMatrix, coherent_low_rank_matrix, incoherence, low_rank_matrix  # noqa: E402
+from ..sensing.problems import (  # noqa: E402
     GaussianOperator,
     IdentityOperator,
     SensingProblem,
@@ -32,18 +31,18 @@ from .sensing import (
 )
 
 __all__ = [
-    "Observations",
-    "coherent_low_rank_matrix",
-    "incoherence",
-    "random_partition",
-    "sample_entries",
-    "train_test_split",
     "GaussianOperator",
     "IdentityOperator",
     "LowRankMatrix",
+    "Observations",
     "SensingProblem",
+    "coherent_low_rank_matrix",
     "fully_observed",
     "gaussian_sensing",
+    "incoherence",
     "low_rank_matrix",
+    "random_partition",
+    "sample_entries",
     "sensing_operator_nbytes",
+    "train_test_split",
 ]

@@ -3,7 +3,7 @@
 Every solver is a plain function
 ``solver(problem, rank, *, ..., max_iter, tol, callback=None, rng=None,
 history_stride=1, progress=False) -> SolverResult`` on a
-:class:`~lowrank_lab.problems.SensingProblem`:
+:class:`~lowrank_lab.sensing.SensingProblem`:
 
 :func:`factored_gd`
     Gradient descent on ``X X^T`` ("symmetric") or ``F G^T`` ("asymmetric") with
@@ -56,11 +56,11 @@ from typing import Any
 
 import numpy as np
 
-from . import backend, linalg
-from ._solver_support import progress_bar, quiet_overflow, seed_of
-from ._validation import check_callback, check_choice, check_float, check_int
-from .problems.sensing import SensingProblem
-from .results import HistoryRecorder, SolverResult, is_diverged
+from .. import backend, linalg
+from .._validation import check_callback, check_choice, check_float, check_int
+from ..iteration import progress_bar, quiet_overflow
+from ..results import HistoryRecorder, SolverResult, is_diverged, seed_of
+from .problems import SensingProblem
 
 __all__ = ["factored_gd", "nuclear_norm_pgd", "scaled_gd", "subgradient_l1"]
 
@@ -107,7 +107,7 @@ def factored_gd(
         (``gaussian_sensing(..., symmetric=False)`` or ``fully_observed``).
     step_size : float, default 0.1
         Constant step ``eta`` (the truth is normalized to ``sigma_1 = 1`` by
-        :func:`~lowrank_lab.problems.low_rank_matrix`).
+        :func:`~lowrank_lab.matrices.low_rank_matrix`).
     init : {"small_random", "spectral"} or tuple of arrays
         ``"small_random"``: ``X_0 = alpha Z``, ``Z_ij ~ N(0, 1/n)``, with ``F_0`` and
         ``G_0`` drawn independently.  ``"spectral"``: top-``k`` SVD (eigen-
@@ -153,7 +153,8 @@ def factored_gd(
 
     Examples
     --------
-    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> from lowrank_lab.matrices import low_rank_matrix
+    >>> from lowrank_lab.sensing import gaussian_sensing
     >>> M = low_rank_matrix(8, 8, 2, psd=True, rng=0)
     >>> problem = gaussian_sensing(M, 120, rng=1)
     >>> res = factored_gd(problem, 2, step_size=0.2, init_scale=0.1, max_iter=3000, rng=2)
@@ -263,7 +264,8 @@ def scaled_gd(
 
     Examples
     --------
-    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> from lowrank_lab.matrices import low_rank_matrix
+    >>> from lowrank_lab.sensing import gaussian_sensing
     >>> M = low_rank_matrix(8, 8, 2, condition_number=20.0, rng=0)
     >>> problem = gaussian_sensing(M, 150, rng=1)
     >>> res = scaled_gd(problem, 2, max_iter=200)
@@ -370,7 +372,8 @@ def subgradient_l1(
 
     Examples
     --------
-    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> from lowrank_lab.matrices import low_rank_matrix
+    >>> from lowrank_lab.sensing import gaussian_sensing
     >>> M = low_rank_matrix(8, 8, 1, psd=True, rng=0)
     >>> problem = gaussian_sensing(M, 200, outlier_fraction=0.2, rng=1)
     >>> res = subgradient_l1(problem, 3, step_size=0.1, decay=0.99, max_iter=1500, rng=2)
@@ -470,7 +473,8 @@ def nuclear_norm_pgd(
 
     Examples
     --------
-    >>> from lowrank_lab.problems import low_rank_matrix, gaussian_sensing
+    >>> from lowrank_lab.matrices import low_rank_matrix
+    >>> from lowrank_lab.sensing import gaussian_sensing
     >>> M = low_rank_matrix(8, 8, 1, rng=0)
     >>> problem = gaussian_sensing(M, 120, rng=1)
     >>> res = nuclear_norm_pgd(problem, reg=1e-4, max_iter=400, rng=0)
@@ -864,7 +868,7 @@ def _run_factored(
 def _check_problem(problem: Any) -> SensingProblem:
     if not isinstance(problem, SensingProblem):
         raise TypeError(
-            "problem must be a SensingProblem (see lowrank_lab.problems.gaussian_sensing), "
+            "problem must be a SensingProblem (see lowrank_lab.sensing.gaussian_sensing), "
             f"got {type(problem).__name__}"
         )
     return problem

@@ -1,0 +1,118 @@
+"""Sweep trials for the spectral-toolkit notebook (``04_spectral_toolkit``).
+
+Each function is a module-level trial for :func:`lowrank_lab.experiments.run_sweep`:
+called as ``trial(**config, seed=seed)``, it returns a dict of scalars (one row).
+Matrices are built on the host with NumPy (the fits work on host eigenvalues).
+
+Examples
+--------
+>>> row = spiked_noise_trial(n_rows=200, n_cols=100, n_spikes=2, strength=3.0, seed=0)
+>>> row["n_detected"], row["n_spikes"]
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import spectral
+from .._validation import check_float, check_int
+
+__all__ = ["bbp_threshold", "pareto_powerlaw_trial", "spiked_eigenvalue", "spiked_noise_trial", "spiked_noise_matrix"]
+
+
+def bbp_threshold(n_rows: int, n_cols: int) -> float:
+    """Signal strength theta at which a spike separates from the MP bulk: ``(M / N)^(1/4)``.
+
+    For ``W / sqrt(N) = X / sqrt(N) + theta u v^T`` with unit ``u``, ``v`` and i.i.d.
+    unit-variance noise ``X`` (N x M, N >= M): the BBP transition of the rectangular
+    spiked model (Benaych-Georges and Nadakuditi, 2012).
+    """
+    n, m = max(n_rows, n_cols), min(n_rows, n_cols)
+    return (m / n) ** 0.25
+
+
+def spiked_eigenvalue(theta: float, n_rows: int, n_cols: int) -> float:
+    """Limit of a spike's eigenvalue in the :func:`lowrank_lab.spectral.esd` normalization.
+
+    ``(1 + theta^2)(c + theta^2) / theta^2`` with ``c = M / N`` above the BBP threshold,
+    the MP edge ``(1 + sqrt(c))^2`` below it.
+    """
+    n, m = max(n_rows, n_cols), min(n_rows, n_cols)
+    c = m / n
+    if theta <= c**0.25:
+        return (1 + math.sqrt(c)) ** 2
+    return (1 + theta**2) * (c + theta**2) / theta**2
+
+
+def spiked_noise_matrix(n_rows: int, n_cols: int, n_spikes: int, strength: float, rng) -> np.ndarray:
+    """``X + sqrt(N) * strength * sum_i u_i v_i^T``: unit-variance Gaussian noise plus orthogonal spikes."""
+    n = max(n_rows, n_cols)
+    X = rng.standard_normal((n_rows, n_cols))
+    if n_spikes:
+        U = np.linalg.qr(rng.standard_normal((n_rows, n_spikes)))[0]
+        V = np.linalg.qr(rng.standard_normal((n_cols, n_spikes)))[0]
+        X = X + math.sqrt(n) * strength * (U @ V.T)
+    return X
+
+
+def spiked_noise_trial(*, n_rows: int, n_cols: int, n_spikes: int, strength: float, seed: int,
+                       tw_quantile: float = 0.999) -> dict:
+    """Fit Marchenko-Pastur to noise plus ``n_spikes`` planted spikes of one strength.
+
+    Returns the fitted variance (truth 1), the fitted and theoretical bulk edges, the
+    number of detected spikes, and the mean detected spike location against the BBP
+    prediction.
+    """
+    n_rows = check_int(n_rows, "n_rows", low=2)
+    n_cols = check_int(n_cols, "n_cols", low=2)
+    n_spikes = check_int(n_spikes, "n_spikes", low=0, high=min(n_rows, n_cols) // 4)
+    strength = check_float(strength, "strength", low=0.0)
+    rng = np.random.default_rng(seed)
+    W = spiked_noise_matrix(n_rows, n_cols, n_spikes, strength, rng)
+    fit = spectral.fit_marchenko_pastur(W, tw_quantile=tw_quantile)
+    q = max(n_rows, n_cols) / min(n_rows, n_cols)
+    return {
+        "variance": fit.variance,
+        "lambda_plus": fit.lambda_plus,
+        "lambda_plus_theory": spectral.marchenko_pastur_edge(q)[1],
+        "threshold": fit.threshold,
+        "n_spikes": n_spikes,
+        "n_detected": fit.n_spikes,
+        "top_eigenvalue": fit.lambda_max,
+        "spike_prediction": spiked_eigenvalue(strength, n_rows, n_cols) if n_spikes else math.nan,
+        "theta_over_bbp": strength / bbp_threshold(n_rows, n_cols),
+    }
+
+
+def pareto_powerlaw_trial(*, alpha: float, n: int, n_fingers: int = 0, finger_scale: float = 50.0,
+                          seed: int) -> dict:
+    """Fit ``powerlaw_alpha`` to ``n`` Pareto eigenvalues of density exponent ``alpha`` (xmin = 1).
+
+    ``n_fingers`` outliers at ``finger_scale`` to ``1.5 * finger_scale`` times the largest
+    sample are appended; the row reports the plain fit and the ``fix_fingers`` fit.
+    """
+    alpha = check_float(alpha, "alpha", low=1.0, low_inclusive=False)
+    n = check_int(n, "n", low=10)
+    n_fingers = check_int(n_fingers, "n_fingers", low=0, high=10)
+    rng = np.random.default_rng(seed)
+    eigenvalues = rng.pareto(alpha - 1.0, n) + 1.0  # pdf ~ x^-alpha on [1, inf)
+    if n_fingers:
+        top = eigenvalues.max()
+        eigenvalues = np.concatenate([eigenvalues, top * np.linspace(finger_scale, 1.5 * finger_scale, n_fingers)])
+    plain = spectral.powerlaw_alpha(eigenvalues)
+    fixed = spectral.powerlaw_alpha(eigenvalues, fix_fingers=True)
+    return {
+        "alpha_true": alpha,
+        "alpha_hat": plain.alpha,
+        "sigma": plain.sigma,
+        "xmin": plain.xmin,
+        "n_tail": plain.n_tail,
+        "alpha_fixed": fixed.alpha,
+        "sigma_fixed": fixed.sigma,
+        "n_fingers_found": fixed.n_fingers,
+        "z_plain": (plain.alpha - alpha) / plain.sigma,
+        "z_fixed": (fixed.alpha - alpha) / fixed.sigma,
+    }
