@@ -143,7 +143,7 @@ def incoherence(U: Any) -> float:
     """Standard incoherence ``mu(U) = (m/k) max_i ||e_i^T Q||^2`` of the column space of ``U``.
 
     ``Q`` is an orthonormal basis of ``span(U)``; ``mu`` lies in ``[1, m/k]``
-    (PAPERS.md C2).
+    (Candès & Recht 2009).
 
     Examples
     --------
@@ -175,7 +175,7 @@ def coherent_low_rank_matrix(
     The rows of a Gaussian ``m x k`` matrix are scaled by ``w_i = i^(-exponent)``
     (in a random order), then orthonormalized, so a few rows carry most of the
     energy: ``exponent = 0`` gives the incoherent :func:`low_rank_matrix` model and
-    ``mu(U)`` grows with ``exponent`` towards ``m/k`` (PAPERS.md C3 "coherence
+    ``mu(U)`` grows with ``exponent`` towards ``m/k`` (study C's "coherence
     control"; the power-law construction is ours).  ``both_sides`` does the same
     to ``V``.  Singular values are linearly spaced from 1 to ``1/condition_number``.
 

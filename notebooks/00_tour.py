@@ -20,7 +20,7 @@
 #
 # This is the teaching tour of the suite. It builds matrices with chosen spectra using
 # `lowrank_lab.matrices.low_rank_matrix`, computes every metric of
-# `lowrank_lab.spectral` (definitions fixed in the research brief, study D), and
+# `lowrank_lab.spectral` (one documented definition per metric; papers in `docs/references.md`), and
 # measures `lowrank_lab.linalg.randomized_svd` (Halko, Martinsson and Tropp, 2011)
 # against the exact SVD on the selected backend (`LOWRANK_BACKEND=numpy|cupy`).
 #

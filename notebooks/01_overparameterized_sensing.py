@@ -20,7 +20,7 @@
 # initialization scale α have to do with it? And how does preconditioning (ScaledGD)
 # remove the dependence on the condition number?
 #
-# **Claims tested** (research brief, study A: Xiong, Ding, Du, "How Over-Parameterization
+# **Claims tested** (study A, `docs/references.md`: Xiong, Ding, Du, "How Over-Parameterization
 # Slows Down Gradient Descent in Matrix Sensing: The Curses of Symmetry and
 # Initialization", ICLR 2024; Tong, Ma, Chi, ScaledGD, arXiv 2005.08898):
 # * symmetric X Xᵀ with k > r: "a novel Ω(1/T²) lower bound of randomly initialized GD

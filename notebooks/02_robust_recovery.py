@@ -19,7 +19,7 @@
 # gross outliers and the model rank r′ over-estimates the true rank r? What role does the
 # initialization scale α play?
 #
-# **Claims tested** (research brief, study B: Ma & Fattahi, "Global Convergence of
+# **Claims tested** (study B, `docs/references.md`: Ma & Fattahi, "Global Convergence of
 # Sub-gradient Method for Robust Matrix Recovery: Small Initialization, Noisy
 # Measurements, and Over-parameterization", arXiv 2202.08788):
 # * SubGM with small initialization "is agnostic to both over-parameterization and noise";
@@ -43,7 +43,7 @@
 # ±100·median|⟨A_i, X*⟩| added (random signs). Loss f(U) = (1/m) Σ|⟨A_i, UUᵀ⟩ − y_i|,
 # sub-gradient (1/m) Σ sign(r_i)(A_i + A_iᵀ)U, U₀ = αB₀ with (B₀)_ij ~ N(0, 1/d), steps
 # η_t = η₀ρᵗ (**geometric decay: reconstruction — check against the paper**).
-# Baselines from the same initialization: ℓ2 GD on (1/2m) Σ r_i² (`l2_gd`), and the
+# Baselines from the same initialization: ℓ2 GD on (1/2m) Σ r_i² (`factored_gd` with twice the step), and the
 # convex nuclear-norm proximal gradient (`nuclear_norm_pgd`, ℓ2 data fit). Success means
 # ‖UUᵀ − X*‖_F/‖X*‖_F < 1e-3.
 #
@@ -128,7 +128,9 @@ print("mean log10 error per schedule:", score.round(2).to_dict())
 ETA0, RHO = score.idxmin()
 print(f"chosen schedule: eta0 = {ETA0}, rho = {RHO} (travel eta0/(1-rho) = {ETA0 / (1 - RHO):.0f})")
 L1 = {**BASE, "solver": "subgradient_l1", "step_size": ETA0, "decay": RHO}
-L2 = {**BASE, "solver": "l2_gd", "step_size": L2_STEP}
+# study B's l2 loss (1/2m) sum r_i^2 is factored_gd's symmetric loss (1/4m) sum r_i^2 times two:
+# factored_gd with twice the step (the only factored_gd runs of this notebook)
+L2 = {**BASE, "solver": "factored_gd", "step_size": 2 * L2_STEP}
 
 # %% [markdown]
 # ## B-1. Error against iteration under 20% outliers, one panel per r′
@@ -150,7 +152,7 @@ for ax, w in zip(axes, WIDTHS):
         sub = b1[(b1["solver"] == "subgradient_l1") & (b1["width"] == w) & (b1["init_scale"] == a)]
         s = plot_band(ax, sub, "iteration", "relative_error", color=PALETTE[k], label=f"ℓ1 SubGM, α = {a:g}")
         b1_final[(w, a)] = s["center"].iloc[-1]
-    sub = b1[(b1["solver"] == "l2_gd") & (b1["width"] == w)]
+    sub = b1[(b1["solver"] == "factored_gd") & (b1["width"] == w)]
     s = plot_band(ax, sub, "iteration", "relative_error", color="k",
                   linestyle="--", label="ℓ2 GD, α = 1e-3")
     b1_final[(w, "l2")] = s["center"].iloc[-1]
@@ -269,7 +271,8 @@ print(f"final error shrinks as α shrinks (ℓ1, r′ = {w_heat}, every p): {ver
 # %%
 alpha_p = 1e-4 if 1e-4 in ALPHAS else min(ALPHAS)
 grid_p = [{**L1, "width": R, "init_scale": alpha_p, "outlier_fraction": p} for p in FRACTIONS]
-grid_p += [{**BASE, "solver": "nuclear_norm_pgd", "width": D, "reg": 1e-3, "max_iter": 500, "tol": 1e-10,
+NN_BASE = {k: v for k, v in BASE.items() if k != "record_singular_values"}  # the convex method has no factors
+grid_p += [{**NN_BASE, "solver": "nuclear_norm_pgd", "width": D, "reg": 1e-3, "max_iter": 500, "tol": 1e-10,
             "outlier_fraction": p} for p in FRACTIONS]
 scales = (1.0, 100.0) if SMOKE else (1.0, 10.0, 100.0, 1000.0)
 grid_s = [{**cfg, "width": R, "init_scale": alpha_p, "outlier_fraction": 0.1, "outlier_scale": s}
@@ -298,7 +301,7 @@ axes[0].set_ylim(1e-15, 1e8)
 axes[0].set_xlabel("outlier fraction p")
 axes[0].set_ylabel("final relative error (diverged: drawn at 1e3)")
 axes[0].legend(fontsize=7.5, loc="upper left")
-for k, solver in enumerate(("subgradient_l1", "l2_gd")):
+for k, solver in enumerate(("subgradient_l1", "factored_gd")):
     sub = bys[bys["solver"] == solver]
     finite = sub[np.isfinite(sub["final_error"])]
     s = plot_band(axes[1], finite.assign(final_error=finite["final_error"].clip(1e-14, None)), "outlier_scale",
@@ -308,7 +311,7 @@ for k, solver in enumerate(("subgradient_l1", "l2_gd")):
     if len(div):
         axes[1].scatter(div["outlier_scale"], np.full(len(div), 1e3), marker="x", color=PALETTE[2],
                         label=f"ℓ2 GD diverged ({len(div)} runs)")
-    if solver == "l2_gd":
+    if solver == "factored_gd":
         l2_slope, _ = fit_line(s["outlier_scale"], s["center"], log_x=True, log_y=True)
 axes[1].set_xscale("log")
 axes[1].set_yscale("log")

@@ -19,7 +19,7 @@
 # entries |Ω| — without losing sample complexity? And how does it compare with the
 # standard completion solvers, on synthetic matrices and on real ratings?
 #
-# **Claims tested** (research brief, study C):
+# **Claims tested** (study C; the papers are listed in `docs/references.md`):
 # * Gu, Song, Yin, Zhang (arXiv 2302.11068): "our algorithm runs in time Õ(|Ω| k),
 #   which is nearly linear in the time to verify the solution while preserving the
 #   sample complexity. This improves upon all prior known alternating minimization
@@ -40,7 +40,7 @@
 # `lowrank_lab.completion.Observations` (sorted entries with row/column offsets; no dense
 # m × n array is formed by any solver) and the sweeps through
 # `lowrank_lab.experiments.run_sweep` with the trial functions of
-# `lowrank_lab.completion_trials`. The approximate AltMin is the brief's stand-in (a):
+# `lowrank_lab.completion.trials`. The approximate AltMin is the brief's stand-in (a):
 # `cg_iters` warm-started conjugate-gradient steps per row, applying Σ u_i u_iᵀ as
 # U_Ωᵀ(U_Ω v); the perturbed variant is stand-in (b): exact solves plus a random
 # perturbation of relative size ε per row. Both are *reconstructions* — the paper uses a
@@ -131,14 +131,29 @@ for s, res in demo.items():
 # rank; SVP and ScaledGD as baselines at k = `BASELINE_RANK`.
 
 # %%
-def grid(solvers, ranks, thresholds=None):
+# Each method is a solver of `completion.SOLVERS` with keyword options; `variant_label`
+# names it for the tables and plots ("exact", "cg2", "eps0.001", "svp", ...).
+METHODS = {"exact": {"solver": "altmin"}, "cg1": {"solver": "altmin", "solve": "cg", "cg_iters": 1},
+           "cg2": {"solver": "altmin", "solve": "cg", "cg_iters": 2},
+           "cg4": {"solver": "altmin", "solve": "cg", "cg_iters": 4},
+           **{f"eps{e:g}": {"solver": "altmin", "perturbation": e} for e in (1e-3, 1e-2, 1e-1)},
+           "svp": {"solver": "svp"}, "scaled_gd": {"solver": "scaled_gd"}}
+
+
+def method_name(frame):
+    """The display name of each row's method (from its solver and option columns)."""
+    cols = [c if c in frame else None for c in ("solver", "solve", "cg_iters", "perturbation")]
+    return [completion_trials.variant_label(*(row[c] if c else None for c in cols)) for _, row in frame.iterrows()]
+
+
+def grid(methods, ranks, thresholds=None):
     rows = []
-    for solver in solvers:
+    for method in methods:
         for k in ranks:
             for ratio in RATIOS:
-                thr = (thresholds or {}).get(solver, 1e-4)
-                rows.append({"n": N_PT, "rank": k, "oversampling": ratio, "solver": solver,
-                             "max_iter": SWEEPS if solver not in ("svp", "scaled_gd") else 300, "threshold": thr})
+                thr = (thresholds or {}).get(method, 1e-4)
+                rows.append({"n": N_PT, "rank": k, "oversampling": ratio, **METHODS[method],
+                             "max_iter": SWEEPS if method not in ("svp", "scaled_gd") else 300, "threshold": thr})
     return rows
 
 
@@ -149,6 +164,7 @@ configs = (grid(["exact", "cg2"], RANKS_PT)
 t0 = time.perf_counter()
 pt = run_sweep(f"03_phase{SUFFIX}", configs, completion_trials.recovery_trial, seeds=SEEDS_PT, cache_version=1)
 print(f"{len(pt)} trials, {pt['status'].eq('failed').sum()} failed, {time.perf_counter() - t0:.0f} s")
+pt["solver"] = method_name(pt)
 pt["success"] = pt["success"].astype(float)
 prob = pt.groupby(["solver", "rank", "oversampling"], as_index=False).agg(
     success=("success", "mean"), p=("p", "mean"), sweeps=("n_iter", "median"))
@@ -251,14 +267,15 @@ verdict("small-epsilon boundaries coincide with exact (floor-adjusted success)",
 # ## 3. Exact vs approximate AltMin: error against sweep (C-2)
 
 # %%
-variants = ["exact", "cg1", "cg2", "cg4", "eps1e-3", "eps1e-2", "eps1e-1"]
+variants = ["exact", "cg1", "cg2", "cg4", "eps0.001", "eps0.01", "eps0.1"]
 conv = run_sweep(f"03_convergence{SUFFIX}",
-                 {"n": [N_CONV], "rank": [RANK_CONV], "oversampling": [RATIO_CONV], "variant": variants,
-                  "max_iter": [SWEEPS]},
+                 [{"n": N_CONV, "rank": RANK_CONV, "oversampling": RATIO_CONV, "max_iter": SWEEPS,
+                   **{k: v for k, v in METHODS[v].items() if k != "solver"}} for v in variants],
                  completion_trials.convergence_trial, seeds=SEEDS_CONV, cache_version=1)
+conv["variant"] = method_name(conv.assign(solver="altmin"))
 fig, ax = plt.subplots(figsize=(6.4, 4.0))
 styles = {"exact": ("k", "-"), "cg1": (PALETTE[0], "--"), "cg2": (PALETTE[1], "--"), "cg4": (PALETTE[2], "--"),
-          "eps1e-3": (PALETTE[3], ":"), "eps1e-2": (PALETTE[4], ":"), "eps1e-1": (PALETTE[5], ":")}
+          "eps0.001": (PALETTE[3], ":"), "eps0.01": (PALETTE[4], ":"), "eps0.1": (PALETTE[5], ":")}
 rates, floors = {}, {}
 for v in variants:
     s = seed_summary(conv[conv["variant"] == v], "iteration", "relative_error")
@@ -364,9 +381,11 @@ verdict("time slope ~2 (exact) vs at most ~1 (CG) at large k",
 
 # %%
 solvers_cmp = ["exact", "cg2", "svp", "scaled_gd", "soft_impute", "svt"]
-cmp_df = run_sweep(f"03_solvers{SUFFIX}", {"solver": solvers_cmp, "n": [N_CMP], "rank": [RANK_CMP],
-                                            "p": [P_CMP], "max_iter": [300]},
+cmp_df = run_sweep(f"03_solvers{SUFFIX}",
+                   [{**METHODS.get(m, {"solver": m}), "n": N_CMP, "rank": RANK_CMP, "p": P_CMP, "max_iter": 300}
+                    for m in solvers_cmp],
                    completion_trials.solver_trial, seeds=SEEDS_CMP, cache_version=4)
+cmp_df["solver"] = method_name(cmp_df)
 fig, ax = plt.subplots(figsize=(6.4, 4.0))
 for solver, color in zip(solvers_cmp, PALETTE):
     sub = cmp_df[(cmp_df["solver"] == solver) & (cmp_df["seed"] == 0)]
@@ -463,11 +482,15 @@ verdict("coherent truths fail where incoherent ones succeed", first["success"] >
 # %%
 hashes = datasets.verify_checksums()  # raises if the shipped (non-frozen) release changed
 print("MovieLens files verified:", {name: digest[:12] + "..." for name, digest in hashes.items()})
-ml_configs = [{"solver": "bias", "rank": 1, "reg": 0.0}]
-ml_configs += [{"solver": "als", "rank": k, "reg": g} for k in ML_RANKS for g in (0.0, 10.0, 20.0, 40.0)]
-ml_configs += [{"solver": "altmin_cg", "rank": k, "reg": 20.0} for k in ML_RANKS]
-ml_configs += [{"solver": "soft_impute", "rank": k, "reg": g} for k in ML_RANKS for g in (15.0, 25.0)]
-ml_configs += [{"solver": s, "rank": k, "reg": 0.0, "step": st} for s in ("svp", "scaled_gd")
+# methods: regularized ALS is AltMin without orthonormalization (Σ(r − u_uᵀv_i)² + λ(‖U‖² + ‖V‖²))
+ML_METHODS = {"bias": {"solver": "bias"}, "als": {"solver": "altmin", "orthonormalize": False},
+              "altmin_cg": {"solver": "altmin", "orthonormalize": False, "solve": "cg", "cg_iters": 2},
+              "soft_impute": {"solver": "soft_impute"}, "svp": {"solver": "svp"}, "scaled_gd": {"solver": "scaled_gd"}}
+ml_configs = [{**ML_METHODS["bias"], "rank": 1}]
+ml_configs += [{**ML_METHODS["als"], "rank": k, "reg": g} for k in ML_RANKS for g in (0.0, 10.0, 20.0, 40.0)]
+ml_configs += [{**ML_METHODS["altmin_cg"], "rank": k, "reg": 20.0} for k in ML_RANKS]
+ml_configs += [{**ML_METHODS["soft_impute"], "rank": k, "reg": g} for k in ML_RANKS for g in (15.0, 25.0)]
+ml_configs += [{**ML_METHODS[s], "rank": k, "step_size": st} for s in ("svp", "scaled_gd")
                for k in ML_RANKS[:3] for st in (0.003, 0.01)]
 for c in ml_configs:
     c.update(max_iter=ML_SWEEPS, holdout=0.1, subsample=ML_SUBSAMPLE)
@@ -475,7 +498,10 @@ t0 = time.perf_counter()
 ml = run_sweep(f"03_movielens{SUFFIX}", ml_configs, completion_trials.movielens_trial, seeds=list(ML_SPLITS),
                cache_version=1)
 print(f"{len(ml)} fits, {ml['status'].eq('failed').sum()} failed, {time.perf_counter() - t0:.0f} s")
-ml["step"] = ml.get("step", pd.Series(np.nan, index=ml.index)).fillna(0.0)
+ml["step"] = ml["step_size"].fillna(0.0)
+ml["reg"] = ml["reg"].fillna(0.0)
+ml["solver"] = ["als" if s == "altmin" and c != "cg" else "altmin_cg" if s == "altmin" else s
+                for s, c in zip(ml["solver"], ml["solve"])]
 bias_rmse = ml[ml["solver"] == "bias"]["rmse"].mean()
 
 fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0))
@@ -508,9 +534,13 @@ chosen = by_cfg.loc[by_cfg.groupby("solver")["val_rmse"].idxmin()].set_index("so
 final_rows = []
 for solver, cfg in chosen.iterrows():
     for seed in ML_SPLITS:
-        extra = {} if solver in ("bias", "als", "altmin_cg", "soft_impute") else {"step": float(cfg["step"])}
-        r = completion_trials.movielens_trial(solver=solver, rank=int(cfg["rank"]), reg=float(cfg["reg"]), seed=seed,
-                                              max_iter=ML_SWEEPS, subsample=ML_SUBSAMPLE, **extra)
+        extra = dict(ML_METHODS[solver])
+        if solver in ("als", "altmin_cg", "soft_impute"):
+            extra["reg"] = float(cfg["reg"])
+        elif solver in ("svp", "scaled_gd"):
+            extra["step_size"] = float(cfg["step"])
+        r = completion_trials.movielens_trial(rank=int(cfg["rank"]), seed=seed, max_iter=ML_SWEEPS,
+                                              subsample=ML_SUBSAMPLE, **extra)
         final_rows.append({"solver": solver, "rank": int(cfg["rank"]), "reg": cfg["reg"], "step": cfg["step"],
                            "seed": seed, **r})
 final = pd.DataFrame(final_rows).groupby("solver").agg(

@@ -19,7 +19,7 @@
 # noise plus planted spikes, power-law tails, constructed fine-tuning updates — do the
 # metrics of `lowrank_lab.spectral` return that answer, and what does each one miss?
 #
-# **Claims and criteria** (research brief, study D, "Reproduced if"):
+# **Claims and criteria** (study D; the papers are listed in `docs/references.md`):
 # * "The MP edge is within a few percent, and pure noise produces no false spikes once
 #   the TW margin is applied"; detected spikes switch on near the BBP threshold (D-2).
 # * "α̂ lies within 2σ_α of the truth, fingers bias it upwards, and the fix removes the

@@ -217,3 +217,18 @@ def test_deprecated_movielens_observations_attribute():
     with pytest.warns(DeprecationWarning, match="movielens_observations"):
         obs = data.observations
     assert obs.nnz == completion.movielens_observations(data).nnz == 100836
+
+
+def test_renamed_solver_keywords_still_work_and_warn():
+    from lowrank_lab.completion import sample_entries, scaled_gd, svp, svt
+    from lowrank_lab.matrices import low_rank_matrix
+
+    obs = sample_entries(low_rank_matrix(20, 20, 2, rng=0), p=0.6, rng=1)
+    for fn, old, new, value in [(svp, "step", "step_size", 0.5), (scaled_gd, "step", "step_size", 0.3),
+                                (svt, "max_rank", "rank", 4), (svt, "step", "step_size", 2.0)]:
+        args = (obs, 2) if fn is not svt else (obs,)
+        with pytest.warns(DeprecationWarning, match=f"{fn.__name__}\\({old}=...\\)"):
+            res = fn(*args, max_iter=3, rng=0, **{old: value})
+        assert res.params[new] == value
+        with pytest.raises(TypeError, match="got both"):
+            fn(*args, max_iter=3, rng=0, **{old: value, new: value})

@@ -443,7 +443,7 @@ def test_standard_solvers_recover_an_easy_problem(xp, solver, kwargs, bound):
 
 def test_diverging_step_is_reported_not_returned_as_nan(xp):
     truth, obs = _small(xp)
-    res = completion.scaled_gd(obs, 2, step=50.0, rng=0, max_iter=200)
+    res = completion.scaled_gd(obs, 2, step_size=50.0, rng=0, max_iter=200)
     assert res.stop_reason == "diverged"
     F, G = res.factors
     assert bool(xp.all(xp.isfinite(F))) and bool(xp.all(xp.isfinite(G)))
@@ -519,8 +519,8 @@ def test_bad_arguments_name_the_argument(xp):
         (lambda: completion.altmin(np.ones((20, 10)), 2), TypeError, "obs must be lowrank_lab.completion.Observations"),
         (lambda: completion.soft_impute(obs, 2, reg=0.0), ValueError, "reg must be"),
         (lambda: completion.svt(obs, tau=-1.0), ValueError, "tau must be"),
-        (lambda: completion.svt(obs, max_rank=11), ValueError, "max_rank"),
-        (lambda: completion.svp(obs, 2, step=0.0), ValueError, "step must be"),
+        (lambda: completion.svt(obs, 11), ValueError, "rank must be"),
+        (lambda: completion.svp(obs, 2, step_size=0.0), ValueError, "step_size must be"),
         (lambda: completion.scaled_gd(obs, 11), ValueError, "rank must be"),
         (lambda: completion.scaled_gd(obs, 2, init="zeros"), ValueError, "init must be one of"),
     ]
@@ -533,10 +533,10 @@ def test_bad_arguments_name_the_argument(xp):
 # trial functions (tiny sizes)
 # --------------------------------------------------------------------------- #
 def test_trial_functions_run_at_tiny_sizes():
-    row = trials.recovery_trial(n=40, rank=2, oversampling=4.0, solver="cg2", seed=0, max_iter=30)
+    row = trials.recovery_trial(n=40, rank=2, oversampling=4.0, solve="cg", cg_iters=2, seed=0, max_iter=30)
     assert set(row) >= {"success", "relative_error", "p", "n_observed", "n_iter", "dof"}
     assert row["success"] is True
-    curve = trials.convergence_trial(n=40, rank=2, oversampling=4.0, variant="eps1e-2", seed=0, max_iter=10)
+    curve = trials.convergence_trial(n=40, rank=2, oversampling=4.0, perturbation=1e-2, seed=0, max_iter=10)
     assert list(curve.columns) >= ["iteration", "relative_error"] and len(curve) == 11
     t = trials.timing_trial(n=60, rank=4, n_observed=1000, solve="cg", seed=0, n_sweeps=2)
     assert t["time_per_sweep_s"] > 0 and t["ops_per_sweep"] > 0
@@ -546,3 +546,9 @@ def test_trial_functions_run_at_tiny_sizes():
     assert coh["mu"] > 1 and "success" in coh
     with pytest.raises(ValueError, match="solver"):
         trials.recovery_trial(n=40, rank=2, oversampling=4.0, solver="nope", seed=0)
+    # options the solver does not take are refused by name (they would only change the cache key)
+    with pytest.raises(TypeError, match=r"unknown key\(s\) \['step_size'\] for altmin"):
+        trials.recovery_trial(n=40, rank=2, oversampling=4.0, seed=0, step_size=0.5)
+    with pytest.raises(TypeError, match="cg_iter"):
+        trials.convergence_trial(n=40, rank=2, oversampling=4.0, seed=0, cg_iter=2)
+    assert trials.variant_label("altmin", "cg", 2) == "cg2" and trials.variant_label("svt") == "svt"

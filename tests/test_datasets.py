@@ -130,9 +130,25 @@ def test_movielens_end_to_end_on_a_subsample_beats_biases(movielens, xp):
 
 
 def test_movielens_trial_on_a_subsample():
-    bias = trials.movielens_trial(solver="bias", rank=1, reg=0.0, seed=0, subsample=0.3)
-    als = trials.movielens_trial(solver="als", rank=2, reg=10.0, seed=0, subsample=0.3, max_iter=5)
+    bias = trials.movielens_trial(solver="bias", rank=1, seed=0, subsample=0.3)
+    als = trials.movielens_trial(solver="altmin", rank=2, reg=10.0, orthonormalize=False, seed=0, subsample=0.3,
+                                 max_iter=5)
     assert als["n_train"] == bias["n_train"] < 30000
     assert als["rmse"] < bias["rmse"] < 1.1
     with pytest.raises(ValueError, match="solver must be one of"):
         trials.movielens_trial(solver="nmf", rank=2, reg=1.0, seed=0)
+    with pytest.raises(TypeError, match="reg"):
+        trials.movielens_trial(solver="svp", rank=2, reg=1.0, seed=0)
+    with pytest.raises(TypeError, match="bias-only"):
+        trials.movielens_trial(solver="bias", rank=1, reg=1.0, seed=0)
+
+
+def test_movielens_trial_streams_are_not_the_split_stream():
+    """The split is seeded by the seed; the solver's stream is an independent child stream."""
+    import numpy as np
+
+    from lowrank_lab import backend
+
+    streams = backend.trial_streams(0, "subsample", "holdout", "solver")
+    split_gen = np.random.default_rng(0)
+    assert streams.solver.random() != split_gen.random()

@@ -97,9 +97,24 @@ def test_trial_key_is_canonical():
     assert trial_key({"a": 0.1}, 0) != trial_key({"a": 0.1000001}, 0)
     assert len({base, trial_key({"a": 0.1, "b": (1, 2), "c": "x"}, 1),
                 trial_key({"a": 0.1, "b": (1, 2), "c": "x"}, 0, cache_version=1)}) == 3
-    # The documented format: sha256 of the sorted, compact JSON (stable across releases).
-    expected = hashlib.sha256(b'{"cache_version":0,"config":{"a":1,"b":[0.5,"s"]},"seed":3}').hexdigest()
-    assert trial_key({"b": (0.5, "s"), "a": 1}, 3) == expected
+    # The documented format: sha256 of the sorted, compact JSON (the backend joined the key in 0.2).
+    expected = hashlib.sha256(b'{"backend":"numpy","cache_version":0,"config":{"a":1,"b":[0.5,"s"]},"seed":3}'
+                              ).hexdigest()
+    assert trial_key({"b": (0.5, "s"), "a": 1}, 3, backend_name="numpy") == expected
+    assert trial_key({"a": 1}, 0, backend_name="array_api_strict") != trial_key({"a": 1}, 0, backend_name="numpy")
+    with pytest.raises(ValueError, match="backend_name"):
+        trial_key({"a": 1}, 0, backend_name="jax")
+
+
+def test_the_backend_is_part_of_the_cache_key(tmp_path, monkeypatch, counter):
+    grid = {"a": [1], "b": [2.0]}
+    first = run_sweep("bk", grid, sweep_trials.noisy_product, seeds=1, cache_dir=tmp_path, progress=False)
+    monkeypatch.setenv("LOWRANK_BACKEND", "array_api_strict")
+    other = run_sweep("bk", grid, sweep_trials.noisy_product, seeds=1, cache_dir=tmp_path, progress=False)
+    assert first.attrs["n_computed"] == 1 and other.attrs["n_computed"] == 1  # not served from numpy's entry
+    with pytest.warns(SweepWarning, match="another backend"):
+        loaded = load_sweep("bk", cache_dir=tmp_path)
+    assert len(loaded) == 1
 
 
 # --------------------------------------------------------------------------- outputs and the cache

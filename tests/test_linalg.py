@@ -176,7 +176,7 @@ def test_randomized_svd_same_seed_same_result_across_backends(rng):
 
 
 def test_power_iterations_reach_eckart_young_on_slow_decay(rng):
-    """Halko et al.: q = 0 is far from sigma_{k+1} on slow decay, q >= 2 within ~1.1 (PAPERS D, pilot)."""
+    """Halko et al.: q = 0 is far from sigma_{k+1} on slow decay, q >= 2 within ~1.1 (Halko, Martinsson & Tropp 2011)."""
     A, s = _decaying(400, 200, 0.5, rng)
     k = 20
     ratios = {}
@@ -236,3 +236,36 @@ def test_randomized_svd_operator_matches_the_array_version_and_warm_starts(xp, r
     assert_close(warm.S, s[:5], xp=xp, rtol=1e-10)
     with pytest.raises(ValueError, match="rank"):
         linalg.randomized_svd_operator(lambda X: X, lambda Y: Y, (5, 5), 6, like=Ax)
+
+
+def test_kernel_plan_owns_and_closes_its_thread_pool():
+    import threading
+
+    plan = linalg.altmin_kernel_plan(4, (50, 40), np, solve="exact", n_threads=3)
+    before = threading.active_count()
+    indptr = np.arange(0, 3 * (1 << 16) + 1, 1 << 15)  # 6 segments of 32768 entries: 3 ranges
+    indices = np.zeros(indptr[-1], dtype=np.int64)
+    blocks = plan.blocks(indptr, indices, 1)
+    assert len(blocks.ranges) == 3 and blocks.executor is plan.executor
+    seen = []
+    linalg._altmin._parallel_for(seen.append, 3, blocks.executor)
+    assert sorted(seen) == [0, 1, 2] and threading.active_count() >= before
+    plan.close()
+    assert plan._executor is None
+    plan.close()  # idempotent
+    assert "KernelPlan(method='packed'" in repr(plan)
+    # no plan: a pool made for the call and shut down after it
+    counts = []
+    linalg._altmin._parallel_for(lambda i: counts.append(threading.active_count()), 2)
+    assert len(counts) == 2
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        linalg.altmin_kernel_plan(4, (5, 5), np, kernel="fast")
+    with pytest.raises(ValueError, match="solve must be one of"):
+        linalg.altmin_kernel_plan(4, (5, 5), np, solve="lu")
+
+
+def test_the_packed_kernel_rule_lives_in_one_place():
+    with linalg.altmin_kernel_plan(linalg.PACKED_MAX_K + 1, (50, 40), np, solve="exact") as plan:
+        assert plan.need_layout == (not linalg.has_compiled_kernels())
+    with linalg.altmin_kernel_plan(4, (50, 40), np, solve="exact", kernel="padded") as plan:
+        assert plan.need_layout and plan.block_rows is None and plan.n_threads == 1

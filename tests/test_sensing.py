@@ -1,6 +1,6 @@
 """Sensing solvers: the phenomena of studies A and B at small sizes, plus the solver contract.
 
-Phenomena (PAPERS.md A4 / B4 and issue 3):
+Phenomena (Xiong, Ding & Du 2024; Ma & Fattahi 2022):
 * exact parameterization (k = r) converges linearly to relative error < 1e-8;
 * symmetric over-parameterization (k > r) is orders of magnitude worse at the same
   budget, with a sublinear ~1/t error;
@@ -77,7 +77,7 @@ def test_symmetric_overparameterization_is_orders_of_magnitude_worse(xp):
 
 
 def test_symmetric_overparameterized_error_decays_like_one_over_t():
-    """Fully observed, k > r: the error curve is sublinear with log-log slope ~ -1 (PAPERS.md A4)."""
+    """Fully observed, k > r: the error curve is sublinear with log-log slope ~ -1 (Xiong, Ding & Du 2024)."""
     M = low_rank_matrix(10, 10, 2, condition_number=2.0, psd=True, rng=0)
     res = factored_gd(fully_observed(M), 4, step_size=0.1, init_scale=0.5, max_iter=20000, tol=0.0, rng=1,
                       history_stride=100, record_singular_values=False)
@@ -323,7 +323,7 @@ def test_history_stride_and_max_iter(xp):
     assert list(res.history["iteration"]) == [0, 5, 10, 15, 20, 23]
     assert res.stop_reason == "max_iter" and res.n_iter == 23 and res.seed == 0
     assert {"loss", "relative_error", "relative_residual", "time_s", "sigma_1", "sigma_2"} <= set(res.history.columns)
-    # loss normalizations (PAPERS.md A2, B2) at X = 0, where r = -y
+    # loss normalizations (Xiong, Ding & Du 2024; Ma & Fattahi 2022) at X = 0, where r = -y
     y = problem.measurements
     m = problem.n_measurements
     zeros = np.zeros((6, 2))

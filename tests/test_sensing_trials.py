@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from lowrank_lab import backend
+from lowrank_lab.sensing import SOLVERS
 from lowrank_lab.sensing.trials import (
-    SOLVERS,
     iterations_to,
     late_phase_rate,
     loglog_slope,
@@ -57,16 +57,24 @@ def test_make_problem_same_seed_same_problem(xp):
         make_problem(n=5, rank=2, seed=-1)
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
 def test_run_config_runs_every_solver(xp, solver):
-    problem, result = run_config(solver=solver, **TINY, init_scale=0.1, seed=0, xp=xp)
+    extra = {} if solver == "nuclear_norm_pgd" else {"init_scale": 0.1}
+    problem, result = run_config(solver=solver, **TINY, **extra, seed=0, xp=xp)
     assert result.n_iter <= TINY["max_iter"]
     assert "relative_error" in result.history
     assert backend.backend_name(backend.array_namespace(result.factors[0])) == backend.backend_name(xp)
-    if solver == "l2_gd":  # study B's (1/2m) l2 loss on U U^T: factored_gd with twice the step
-        assert result.solver == "factored_gd" and result.params["step_size"] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="solver"):
         run_config(solver="adam", **TINY)
+
+
+def test_run_config_refuses_keys_the_solver_does_not_take_and_fills_study_settings():
+    with pytest.raises(TypeError, match=r"unknown key\(s\) \['decay'\] for factored_gd"):
+        run_config(solver="factored_gd", **TINY, decay=0.9)
+    with pytest.raises(TypeError, match="init_scale"):
+        run_config(solver="nuclear_norm_pgd", **TINY, init_scale=0.1)
+    _, l1 = run_config(solver="subgradient_l1", **TINY)
+    assert l1.params["decay"] == 0.99 and l1.params["init_scale"] == 1e-2 and l1.params["step_size"] == 0.1
 
 
 def test_same_seed_same_start_across_solvers():

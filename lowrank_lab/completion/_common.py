@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 from .. import backend, linalg
 from .._validation import check_array, check_int
-from ..results import HistoryRecorder, is_diverged
+from ..iteration import Iterate, iterate
+from ..results import HistoryRecorder
 from .metrics import (
     _check_obs,
     _factored_distance,
@@ -21,8 +23,7 @@ from .observations import Observations
 class _Side:
     """Segment structure for one half-step: segments are the rows (or columns) being solved for."""
 
-    def __init__(self, obs: Observations, by: str, build_layout: bool, block_rows: int | None = None,
-                 n_threads: int = 1) -> None:
+    def __init__(self, obs: Observations, by: str, plan: Any = None) -> None:
         xp = obs.xp
         if by == "row":
             self.offsets, self.indices, self.values, self.seg_ids = obs.row_offsets, obs.cols, obs.values, obs.rows
@@ -33,11 +34,8 @@ class _Side:
             self.n_fixed, self.n_seg = obs.shape
         self.nnz = obs.nnz
         self.ones = xp.ones(obs.nnz, dtype=obs.dtype, device=backend.device(obs.values))
-        self.layout = linalg.padded_layout(self.offsets) if build_layout else None
-        self.blocks = None
-        if block_rows is not None:
-            self.blocks = linalg.blocked_csr(self.offsets, self.indices, self.n_fixed, block_cols=block_rows,
-                                             n_threads=n_threads)
+        self.layout = linalg.padded_layout(self.offsets) if plan is not None and plan.need_layout else None
+        self.blocks = None if plan is None else plan.blocks(self.offsets, self.indices, self.n_fixed)
 
 
 class _Monitor:
@@ -59,17 +57,16 @@ class _Monitor:
         self.tol = tol
         self.values_norm = float(xp.linalg.vector_norm(obs.values)) or 1.0
         self.recorder = HistoryRecorder(check_int(history_stride, "history_stride", low=1))
-        self.reference: float | None = None
         self.previous: float | None = None
 
     def residual(self, F: Any, G: Any) -> Any:
         return linalg.sampled_dot(F, G, self.obs.rows, self.obs.cols) - self.obs.values
 
-    def metrics(self, F: Any, G: Any, residual: Any, loss: Any, extra: dict | None = None) -> dict:
+    def metrics(self, F: Any, G: Any, residual: Any, extra: dict | None = None) -> dict:
+        """History values besides the loss (device scalars; converted once at the end)."""
         xp = self.xp
         sq = xp.sum(residual * residual)
         values = {
-            "train_loss": loss,
             "train_rmse": xp.sqrt(sq / self.obs.nnz),
             "relative_residual": xp.sqrt(sq) / self.values_norm,
         }
@@ -82,21 +79,46 @@ class _Monitor:
             values.update(extra)
         return values
 
-    def check(self, loss: Any, residual: Any, *, use_change: bool = True) -> str | None:
-        """Host-side convergence / divergence test; None to go on."""
+    def converged(self, loss: Any, residual: Any, *, use_change: bool = True) -> bool:
+        """Host-side convergence test on a checked iteration (divergence is the driver's)."""
         host_loss = float(loss)
-        if self.reference is None:
-            self.reference = host_loss
-        if is_diverged(host_loss, self.reference):
-            return "diverged"
         rel_res = float(self.xp.linalg.vector_norm(residual)) / self.values_norm
         previous, self.previous = self.previous, host_loss
         if rel_res <= self.tol:
-            return "converged"
-        if use_change and previous is not None and abs(previous - host_loss) <= self.tol * max(abs(host_loss), 1e-300):
-            return "converged"
-        return None
+            return True
+        return bool(use_change and previous is not None
+                    and abs(previous - host_loss) <= self.tol * max(abs(host_loss), 1e-300))
 
+
+def _drive(monitor: _Monitor, initial: tuple, step: Any, loss_of: Any, *, max_iter: int, check_every: int = 1,
+           callback: Any = None, progress: bool = False, desc: str = "", use_change: bool = True,
+           check_from: int = 0, extra: Any = None, context: Any = None) -> Any:
+    """Run a completion solver on :func:`lowrank_lab.iteration.iterate` with the shared monitor.
+
+    ``initial`` and every state returned by ``step`` start with the factors ``(F, G)``;
+    ``loss_of(F, G, residual)`` is the solver's objective; ``extra(it)`` adds history
+    values; convergence is :meth:`_Monitor.converged` on iterations ``>= check_from``.
+    """
+
+    def measure(it: Iterate) -> Any:
+        F, G = it.state[0], it.state[1]
+        r = monitor.residual(F, G)
+        it.cache["r"] = r
+        return loss_of(F, G, r)
+
+    def metrics(it: Iterate) -> dict:
+        it.loss  # noqa: B018 - fills the residual
+        return monitor.metrics(it.state[0], it.state[1], it.cache["r"], None if extra is None else extra(it))
+
+    def check(it: Iterate) -> str | None:
+        if it.iteration < check_from:
+            return None
+        return "converged" if monitor.converged(it.loss, it.cache["r"], use_change=use_change) else None
+
+    with context if context is not None else contextlib.nullcontext():
+        return iterate(initial, step, loss=measure, factors=lambda st: (st[0], st[1]), recorder=monitor.recorder,
+                       metrics=metrics, check=check, max_iter=max_iter, check_every=check_every, callback=callback,
+                       progress=progress, desc=desc, finite_factors=True, loss_name="train_loss")
 
 
 def _check_rank(rank: Any, shape: tuple[int, int]) -> int:

@@ -8,12 +8,12 @@ import numpy as np
 
 from .. import backend, linalg
 from .._validation import check_callback, check_choice, check_float, check_int
-from ..iteration import progress_bar, quiet_overflow
+from ..iteration import Iterate, quiet_overflow
 from ..linalg._altmin import available_cpus, serial_blas
 from ..results import SolverResult, seed_of
 from ._common import (
-    _all_finite,
     _check_rank,
+    _drive,
     _init_pair,
     _Monitor,
     _qr,
@@ -33,8 +33,6 @@ __all__ = ["JITTER", "altmin"]
 #: minimum-norm (zero) solution instead of NaN.
 JITTER = 1e-12
 
-#: Target bytes of packed factor rows per cache block in the exact NumPy kernel.
-_CACHE_BYTES = 1 << 17
 
 
 # --------------------------------------------------------------------------- #
@@ -69,7 +67,7 @@ def altmin(
     One *sweep* solves, for every column ``j``, the ridge regression
     ``v_j = argmin sum_{i in Omega_j} (M_ij - u_i^T v_j)^2 + reg ||v_j||^2``
     (normal equations ``(sum u_i u_i^T + reg I) v_j = sum M_ij u_i``), then the same
-    for every row ``i`` with ``V`` fixed (PAPERS.md C2, JNS13 skeleton).
+    for every row ``i`` with ``V`` fixed (Jain, Netrapalli & Sanghavi 2013, arXiv:1212.0467: the JNS13 skeleton).
 
     Parameters
     ----------
@@ -84,7 +82,7 @@ def altmin(
         conjugate-gradient steps per row/column, warm-started from the previous
         iterate (expressed in the current basis), applying ``sum u_i u_i^T`` as
         ``U_Omega^T (U_Omega v)`` without forming it: ``O(|Omega| k)`` per sweep
-        (PAPERS.md C2 robust variant (a); :func:`lowrank_lab.linalg.segment_cg`).
+        (Gu, Song, Yin & Zhang 2023, arXiv:2302.11068: inexact solves; :func:`lowrank_lab.linalg.segment_cg`).
     cg_iters : int, default 2
         CG steps per half-sweep (each costs one application of every row's operator).
     init : {"spectral", "random"} or (U0, V0)
@@ -102,7 +100,7 @@ def altmin(
         acts on the product.  ``False`` gives classical regularized ALS, the minimizer
         of ``sum_Omega (M_ij - u_i^T v_j)^2 + reg (||U||^2 + ||V||^2)``.
     perturbation : float, default 0
-        ``epsilon`` of PAPERS.md C2 variant (b): after each (exact or CG) solve, every
+        ``epsilon`` of Gu et al.'s robustness to inexact solves: after each (exact or CG) solve, every
         row ``x_j`` of the solution gets a random perturbation of norm
         ``epsilon ||x_j||`` (reconstruction of "an injected perturbation of relative size
         epsilon": per row, Gaussian direction).
@@ -204,20 +202,9 @@ def altmin(
     parts = random_partition(obs, n_parts, rng=gen_split) if n_parts else [obs]
     init_obs = parts[0]
     train_parts = parts[1:] if n_parts else parts
-    # auto: the compiled packed kernel at every k (measured 2.6-3.3x faster than the padded
-    # GEMMs at k = 32-128); without it, SciPy's packed products only up to k = 16
-    small_k = k <= 16 or linalg.has_compiled_kernels()
-    need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact"
-                                         and not (backend.is_numpy(xp) and small_k))
-    packed_numpy = solve == "exact" and not need_layout and kernel != "padded" and backend.is_numpy(xp)
-    compiled_cg = solve == "cg" and backend.is_numpy(xp) and linalg.has_compiled_kernels()
-    if packed_numpy:
-        block_rows = max(64, _CACHE_BYTES // (8 * k * (k + 1) // 2))
-    else:  # the compiled CG kernel needs only the plan's segment ranges (one column block)
-        block_rows = max(m, n) if compiled_cg else None
-    sides = [(_Side(p, "col", need_layout, block_rows, n_threads), _Side(p, "row", need_layout, block_rows, n_threads))
-             for p in train_parts]
-    threaded = block_rows is not None and any(len(s.blocks.ranges) > 1 for pair in sides for s in pair)
+    plan = linalg.altmin_kernel_plan(k, obs.shape, xp, solve=solve, kernel=kernel, n_threads=n_threads)
+    sides = [(_Side(p, "col", plan), _Side(p, "row", plan)) for p in train_parts]
+    threaded = any(s.blocks is not None and len(s.blocks.ranges) > 1 for pair in sides for s in pair)
 
     # ---- initialization -------------------------------------------------
     with quiet_overflow():
@@ -288,55 +275,25 @@ def altmin(
         "kernel": kernel, "n_threads": n_threads if threaded else 1,
     }
 
-    # ---- the loop ----------------------------------------------------------
-    rec = monitor.recorder
-    stop_reason = "max_iter"
-    last_good = (U, V)
-    bar = progress_bar(max_iter, progress, "altmin")
-    t = 0
-    with quiet_overflow(), serial_blas(threaded):
-        for t in range(max_iter + 1):
-            if t > 0:
-                col_side, row_side = sides[(2 * (t - 1)) % len(sides)][0], sides[(2 * t - 1) % len(sides)][1]
-                try:
-                    if orthonormalize:
-                        Qu, Ru = _qr(xp, U)
-                        V = half_step(col_side, Qu, V @ xp.matrix_transpose(Ru))
-                        Qv, Rv = _qr(xp, V)
-                        U = half_step(row_side, Qv, Qu @ xp.matrix_transpose(Rv) if solve == "cg" else None)
-                        V = Qv
-                    else:
-                        V = half_step(col_side, U, V)
-                        U = half_step(row_side, V, U)
-                except (np.linalg.LinAlgError, ValueError, ArithmeticError):
-                    stop_reason = "diverged"
-                    break
-                bar.update(1)
-            checking = t % check_every == 0 or t == max_iter
-            recording = rec.due(t) or t == max_iter
-            if checking or recording:
-                r = monitor.residual(U, V)
-                loss = loss_of(U, V, r)
-                if recording:
-                    rec.record(t, **monitor.metrics(U, V, r, loss))
-                if checking:
-                    verdict = monitor.check(loss, r)
-                    if verdict == "diverged" or not _all_finite(xp, U, V):
-                        stop_reason = "diverged"
-                        break
-                    last_good = (U, V)
-                    if verdict == "converged":
-                        stop_reason = "converged"
-                        rec.record(t, **monitor.metrics(U, V, r, loss))
-                        break
-            if callback is not None and callback(t, {"factors": (U, V), "iteration": t}):
-                stop_reason = "callback"
-                break
-    bar.close()
-    if stop_reason == "diverged":
-        U, V = last_good
-    return rec.result(factors=(U, V), n_iter=t, stop_reason=stop_reason, seed=seed, solver=f"altmin_{solve}",
-                      params=params)
+    # ---- the loop (one sweep per step) ---------------------------------------
+    def sweep(it: Iterate) -> tuple:
+        U, V = it.state
+        t = it.iteration + 1
+        col_side, row_side = sides[(2 * (t - 1)) % len(sides)][0], sides[(2 * t - 1) % len(sides)][1]
+        if orthonormalize:
+            Qu, Ru = _qr(xp, U)
+            V = half_step(col_side, Qu, V @ xp.matrix_transpose(Ru))
+            Qv, Rv = _qr(xp, V)
+            U = half_step(row_side, Qv, Qu @ xp.matrix_transpose(Rv) if solve == "cg" else None)
+            return U, Qv
+        V = half_step(col_side, U, V)
+        return half_step(row_side, V, U), V
+
+    with plan:  # shuts the plan's thread pool down however the run ends
+        outcome = _drive(monitor, (U, V), sweep, loss_of, max_iter=max_iter, check_every=check_every,
+                         callback=callback, progress=progress, desc="altmin", context=serial_blas(threaded))
+    return monitor.recorder.result(factors=outcome.state, n_iter=outcome.n_iter, stop_reason=outcome.stop_reason,
+                                   seed=seed, solver=f"altmin_{solve}", params=params)
 
 
 def _altmin_ops(
@@ -349,7 +306,7 @@ def _altmin_ops(
     out: dict[str, float] = {}
     if solve == "exact":
         padded_method = kernel == "padded" or (kernel == "auto" and side_pair[0].layout is not None
-                                               and (k > 16 or not backend.is_numpy(obs.xp)))
+                                               and (k > linalg.PACKED_MAX_K or not backend.is_numpy(obs.xp)))
         if padded_method:
             padded = side_pair[0].layout.padded_entries + side_pair[1].layout.padded_entries
             out["normal_matrices"] = 2.0 * padded * k * k

@@ -1,4 +1,4 @@
-"""Observed entries of a matrix, for matrix completion (study C of PAPERS.md).
+"""Observed entries of a matrix, for matrix completion (study C; see docs/references.md).
 
 :class:`Observations` holds the entries ``(row, col, value)`` of an ``m x n``
 matrix that a completion solver sees.  Entries are kept **sorted by row** (then
@@ -491,7 +491,7 @@ def sample_entries(
     Exactly one of ``p`` and ``n_observed`` is given:
 
     * ``p``: each entry is observed independently with probability ``p``
-      (PAPERS.md C2), so ``|Omega| ~ Binomial(mn, p)``.  Drawn exactly as
+      (Candès & Recht 2009), so ``|Omega| ~ Binomial(mn, p)``.  Drawn exactly as
       ``|Omega| ~ Binomial(mn, p)`` followed by a uniform subset of that size.
     * ``n_observed``: a uniformly random set of exactly that many distinct entries.
 

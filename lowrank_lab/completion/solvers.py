@@ -38,15 +38,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import backend, linalg
+from .._deprecation import renamed_keywords
 from .._validation import check_callback, check_choice, check_float, check_int
-from ..iteration import progress_bar, quiet_overflow
-from ..results import SolverResult, is_diverged, seed_of
+from ..iteration import Iterate, iterate, quiet_overflow
+from ..results import SolverResult, seed_of
 from ._common import (
-    _all_finite,
     _check_rank,
+    _drive,
     _init_pair,
     _matmat,
     _Monitor,
@@ -163,14 +162,10 @@ def soft_impute(
             V = xp.concat([V, xp.zeros((n, k - width), dtype=obs.dtype, device=backend.device(like))], axis=1)
             Dsq = xp.concat([Dsq, xp.ones(k - width, dtype=obs.dtype, device=backend.device(like)) * 1e-8])
 
-    def sparse_part(U: Any, Dsq: Any, V: Any) -> tuple[Any, Any, Any]:
-        """Residual values ``M - A B^T`` on Omega (row order, column order) and ``A B^T`` there."""
-        fit = linalg.sampled_dot(U * Dsq[None, :], V, obs.rows, obs.cols)
-        res = obs.values - fit
-        return res, xp.take(res, obs.col_order), fit
-
-    def objective(res: Any, Dsq: Any) -> Any:
-        return 0.5 * xp.sum(res * res) + reg * xp.sum(Dsq)
+    def sparse_part(U: Any, Dsq: Any, V: Any) -> tuple[Any, Any]:
+        """Residual values ``M - A B^T`` on Omega (row order, column order)."""
+        res = obs.values - linalg.sampled_dot(U * Dsq[None, :], V, obs.rows, obs.cols)
+        return res, xp.take(res, obs.col_order)
 
     def frob_ratio(U0: Any, D0: Any, V0: Any, U1: Any, D1: Any, V1: Any) -> Any:
         denom = xp.sum(D0 * D0)
@@ -180,48 +175,47 @@ def soft_impute(
         num = denom + xp.sum(D1 * D1) - 2.0 * uv
         return num / xp.maximum(denom, xp.asarray(1e-9, dtype=denom.dtype, device=backend.device(denom)))
 
-    rec = monitor.recorder
-    stop_reason = "max_iter"
-    bar = progress_bar(max_iter, progress, "soft_impute")
-    res, res_c, _ = sparse_part(U, Dsq, V)
-    t = 0
-    with quiet_overflow():
-        for t in range(max_iter + 1):
-            if t > 0:
-                U_old, D_old, V_old = U, Dsq, V
-                # B step: B^T = (D^2 + reg)^-1 D U^T X*, with U^T X* = (S^T U)^T + Dsq V^T
-                B = _rmatmat(obs, res_c, U) + V * Dsq[None, :]  # (X*)^T U, n x k
-                B = B * (Dsq / (Dsq + reg))[None, :]
-                Vn, Dsq, Rt = xp.linalg.svd(B, full_matrices=False)
-                V, U = Vn, U @ xp.matrix_transpose(Rt)
-                res, res_c, _ = sparse_part(U, Dsq, V)
-                # A step
-                A = _matmat(obs, res, V) + U * Dsq[None, :]  # X* V, m x k
-                A = A * (Dsq / (Dsq + reg))[None, :]
-                Un, Dsq, Rt = xp.linalg.svd(A, full_matrices=False)
-                U, V = Un, V @ xp.matrix_transpose(Rt)
-                res, res_c, _ = sparse_part(U, Dsq, V)
-                ratio = frob_ratio(U_old, D_old, V_old, U, Dsq, V)
-                bar.update(1)
-            F = U * Dsq[None, :]
-            loss = objective(res, Dsq)
-            if rec.due(t) or t == max_iter:
-                rec.record(t, **monitor.metrics(F, V, -res, loss))
-            if t > 0:
-                host_ratio = float(ratio)
-                if not math.isfinite(host_ratio) or is_diverged(float(loss), monitor.reference or float(loss)):
-                    stop_reason = "diverged"
-                    break
-                if host_ratio <= tol:
-                    stop_reason = "converged"
-                    rec.record(t, **monitor.metrics(F, V, -res, loss))
-                    break
-            else:
-                monitor.reference = float(loss)
-            if callback is not None and callback(t, {"factors": (F, V), "iteration": t}):
-                stop_reason = "callback"
-                break
-    bar.close()
+    # state: (U, Dsq, V, residual on Omega (row order), same in column order, Frobenius change ratio)
+    def als_step(it: Iterate) -> tuple:
+        U_old, D_old, V_old, res, res_c, _ = it.state
+        U, Dsq, V = U_old, D_old, V_old
+        # B step: B^T = (D^2 + reg)^-1 D U^T X*, with U^T X* = (S^T U)^T + Dsq V^T
+        B = _rmatmat(obs, res_c, U) + V * Dsq[None, :]  # (X*)^T U, n x k
+        B = B * (Dsq / (Dsq + reg))[None, :]
+        Vn, Dsq, Rt = xp.linalg.svd(B, full_matrices=False)
+        V, U = Vn, U @ xp.matrix_transpose(Rt)
+        res, res_c = sparse_part(U, Dsq, V)
+        # A step
+        A = _matmat(obs, res, V) + U * Dsq[None, :]  # X* V, m x k
+        A = A * (Dsq / (Dsq + reg))[None, :]
+        Un, Dsq, Rt = xp.linalg.svd(A, full_matrices=False)
+        U, V = Un, V @ xp.matrix_transpose(Rt)
+        res, res_c = sparse_part(U, Dsq, V)
+        return U, Dsq, V, res, res_c, frob_ratio(U_old, D_old, V_old, U, Dsq, V)
+
+    def measure(it: Iterate) -> Any:
+        return 0.5 * xp.sum(it.state[3] * it.state[3]) + reg * xp.sum(it.state[1])
+
+    def metrics(it: Iterate) -> dict:
+        U, Dsq, V, res = it.state[:4]
+        return monitor.metrics(U * Dsq[None, :], V, -res)
+
+    def check(it: Iterate) -> str | None:
+        if it.iteration == 0:
+            return None
+        ratio = float(it.state[5])
+        if not math.isfinite(ratio):
+            return "diverged"
+        return "converged" if ratio <= tol else None
+
+    res, res_c = sparse_part(U, Dsq, V)
+    outcome = iterate(
+        (U, Dsq, V, res, res_c, None), als_step, loss=measure, factors=lambda st: (st[0] * st[1][None, :], st[2]),
+        recorder=monitor.recorder, metrics=metrics, check=check, max_iter=max_iter, callback=callback,
+        progress=progress, desc="soft_impute", loss_name="train_loss",
+    )
+    U, Dsq, V, res = outcome.state[:4]
+    t, stop_reason = outcome.n_iter, outcome.stop_reason
     # final step: SVD of X* V, soft-threshold the singular values
     with quiet_overflow():
         M_hat = _matmat(obs, res, V) + U * Dsq[None, :]
@@ -230,22 +224,28 @@ def soft_impute(
         d = xp.maximum(d - reg, xp.zeros_like(d))
         keep = max(1, int(xp.sum(xp.astype(d > 0, xp.int64))))
     factors = (Uf[:, :keep] * d[None, :keep], Vf[:, :keep])
+    # the last history row describes the returned (soft-thresholded) factors
+    final_res = linalg.sampled_dot(*factors, obs.rows, obs.cols) - obs.values
+    monitor.recorder.record(outcome.returned_iteration,
+                            train_loss=0.5 * xp.sum(final_res * final_res) + reg * xp.sum(d),
+                            **monitor.metrics(*factors, final_res))
     params = {"rank": k, "reg": reg, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
               "effective_rank": int(xp.sum(xp.astype(d > 0, xp.int64))),
               "ops_per_sweep": float(4 * (2 * obs.nnz * k) + 2 * 2 * 2 * (m + n) * k * k)}
-    return rec.result(factors=factors, n_iter=t, stop_reason=stop_reason, seed=seed, solver="soft_impute",
+    return monitor.recorder.result(factors=factors, n_iter=t, stop_reason=stop_reason, seed=seed, solver="soft_impute",
                       params=params)
 
 
 # --------------------------------------------------------------------------- #
 # SVT
 # --------------------------------------------------------------------------- #
+@renamed_keywords(step="step_size", max_rank="rank")
 def svt(
     obs: Observations,
+    rank: int | None = None,
     *,
     tau: float | None = None,
-    step: float | None = None,
-    max_rank: int | None = None,
+    step_size: float | None = None,
     rank_increment: int = 5,
     max_iter: int = 500,
     tol: float = 1e-4,
@@ -258,24 +258,28 @@ def svt(
 ) -> SolverResult:
     """Singular value thresholding (Cai, Candes, Shen 2010).
 
-    ``X_t = S_tau(Y_{t-1})``, ``Y_t = Y_{t-1} + step * P_Omega(M - X_t)``, with ``Y``
+    ``X_t = S_tau(Y_{t-1})``, ``Y_t = Y_{t-1} + step_size * P_Omega(M - X_t)``, with ``Y``
     supported on ``Omega`` (stored as its observed values) and ``S_tau`` the singular
     value soft-thresholding.  Only the singular values above ``tau`` are computed,
     by a warm-started randomized SVD of the sparse ``Y`` whose size grows by
     ``rank_increment`` until the smallest computed value falls below ``tau`` (the
-    paper's rule).  Starts from ``Y_0 = k_0 step P_Omega(M)`` with
-    ``k_0 = ceil(tau / (step ||P_Omega(M)||_2))``.
+    paper's rule).  Starts from ``Y_0 = k_0 step_size P_Omega(M)`` with
+    ``k_0 = ceil(tau / (step_size ||P_Omega(M)||_2))``; iteration 0 is ``X_0 = 0``.
 
     Parameters
     ----------
+    obs : Observations
+    rank : int, optional
+        Cap on the computed rank (default ``min(m, n) // 2``); SVT chooses the rank of
+        its iterates itself (the number of singular values above ``tau``).  Formerly
+        ``max_rank`` (still accepted, deprecated).
     tau : float, optional
         Threshold.  The paper's ``tau = 5 n`` is about 5 times ``sigma_1`` of its
         normalized test matrices; the default is the scale-free
         ``5 ||P_Omega(M)||_2 / p_hat`` (about ``5 sigma_1(M)``; reconstruction).
-    step : float, optional
-        ``delta``; default ``1.2 / p_hat`` (the paper's choice).
-    max_rank : int, optional
-        Cap on the computed rank (default ``min(m, n) // 2``).
+    step_size : float, optional
+        ``delta``; default ``1.2 / p_hat`` (the paper's choice).  Formerly ``step``
+        (still accepted, deprecated).
     rank_increment : int, default 5
     max_iter : int, default 500
     tol : float, default 1e-4
@@ -303,8 +307,8 @@ def svt(
     xp = obs.xp
     m, n = obs.shape
     p_hat = obs.density
-    max_rank = min(m, n) // 2 if max_rank is None else max_rank
-    max_rank = check_int(max_rank, "max_rank", low=1, high=min(m, n), high_label="min(m, n)")
+    rank = min(m, n) // 2 if rank is None else rank
+    rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
     rank_increment = check_int(rank_increment, "rank_increment", low=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -317,70 +321,52 @@ def svt(
                              obs.shape, 1, like=like, rng=gen, n_oversamples=5, n_power_iter=6)
     norm2 = float(s1[0])
     tau = 5.0 * norm2 / p_hat if tau is None else check_float(tau, "tau", low=0.0, low_inclusive=False)
-    step = 1.2 / p_hat if step is None else check_float(step, "step", low=0.0, low_inclusive=False)
-    k0 = max(1, math.ceil(tau / (step * norm2))) if norm2 > 0 else 1
-    y = obs.values * (k0 * step)
-    r_prev = 0
-    U_prev = None
-    rec = monitor.recorder
-    stop_reason = "max_iter"
-    bar = progress_bar(max_iter, progress, "svt")
-    F = xp.zeros((m, 1), dtype=obs.dtype, device=backend.device(like))
-    G = xp.zeros((n, 1), dtype=obs.dtype, device=backend.device(like))
-    t = 0
-    with quiet_overflow():
-        for t in range(1, max_iter + 1):
-            yc = xp.take(y, obs.col_order)
-            s_k = min(r_prev + 1, max_rank)
-            while True:
-                U, S, V = _operator_svd(
-                    xp, lambda X: _matmat(obs, y, X), lambda Y: _rmatmat(obs, yc, Y), obs.shape, s_k,
-                    like=like, rng=gen, n_oversamples=5, n_power_iter=3,
-                    start=None if U_prev is None else U_prev[:, : min(U_prev.shape[1], s_k + 5)],
-                )
-                if s_k >= max_rank or float(S[-1]) <= tau:
-                    break
-                s_k = min(s_k + rank_increment, max_rank)
-            U_prev = U
-            r = int(xp.sum(xp.astype(S > tau, xp.int64)))
-            r_prev = r
-            if r == 0:
-                F = xp.zeros((m, 1), dtype=obs.dtype, device=backend.device(like))
-                G = xp.zeros((n, 1), dtype=obs.dtype, device=backend.device(like))
-            else:
-                F = U[:, :r] * (S[:r] - tau)[None, :]
-                G = V[:, :r]
-            resid = linalg.sampled_dot(F, G, obs.rows, obs.cols) - obs.values
-            loss = 0.5 * xp.sum(resid * resid)
-            if rec.due(t) or t == max_iter:
-                rec.record(t, **monitor.metrics(F, G, resid, loss, {"rank": r}))
-            verdict = monitor.check(loss, resid, use_change=False)
-            if verdict == "diverged":
-                stop_reason = "diverged"
+    if step_size is None:
+        step_size = 1.2 / p_hat
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
+    k0 = max(1, math.ceil(tau / (step_size * norm2))) if norm2 > 0 else 1
+    y0 = obs.values * (k0 * step_size)
+    zeros = (xp.zeros((m, 1), dtype=obs.dtype, device=backend.device(like)),
+             xp.zeros((n, 1), dtype=obs.dtype, device=backend.device(like)))
+
+    # state: (F, G, Y's values on Omega that gave X_t = S_tau(Y), left singular vectors, rank)
+    def svt_step(it: Iterate) -> tuple:
+        y = y0 if it.iteration == 0 else it.state[2] - step_size * it.cache["r"]
+        U_prev, r_prev = it.state[3], it.state[4]
+        yc = xp.take(y, obs.col_order)
+        s_k = min(r_prev + 1, rank)
+        while True:
+            U, S, V = _operator_svd(
+                xp, lambda X: _matmat(obs, y, X), lambda Y: _rmatmat(obs, yc, Y), obs.shape, s_k,
+                like=like, rng=gen, n_oversamples=5, n_power_iter=3,
+                start=None if U_prev is None else U_prev[:, : min(U_prev.shape[1], s_k + 5)],
+            )
+            if s_k >= rank or float(S[-1]) <= tau:
                 break
-            if verdict == "converged":
-                stop_reason = "converged"
-                rec.record(t, **monitor.metrics(F, G, resid, loss, {"rank": r}))
-                break
-            y = y - step * resid
-            bar.update(1)
-            if callback is not None and callback(t, {"factors": (F, G), "iteration": t}):
-                stop_reason = "callback"
-                break
-    bar.close()
-    params = {"tau": tau, "step": step, "max_rank": max_rank, "max_iter": max_iter, "tol": tol,
-              "nnz": obs.nnz, "shape": obs.shape, "final_rank": r_prev}
-    return rec.result(factors=(F, G), n_iter=t, stop_reason=stop_reason, seed=seed, solver="svt", params=params)
+            s_k = min(s_k + rank_increment, rank)
+        r = int(xp.sum(xp.astype(S > tau, xp.int64)))
+        F, G = zeros if r == 0 else (U[:, :r] * (S[:r] - tau)[None, :], V[:, :r])
+        return F, G, y, U, r
+
+    outcome = _drive(monitor, (*zeros, None, None, 0), svt_step, lambda F, G, r: 0.5 * xp.sum(r * r),
+                     max_iter=max_iter, callback=callback, progress=progress, desc="svt", use_change=False,
+                     extra=lambda it: {"rank": it.state[4]})
+    F, G, _, _, final_rank = outcome.state
+    params = {"tau": tau, "step_size": step_size, "rank": rank, "max_iter": max_iter, "tol": tol,
+              "nnz": obs.nnz, "shape": obs.shape, "final_rank": final_rank}
+    return monitor.recorder.result(factors=(F, G), n_iter=outcome.n_iter, stop_reason=outcome.stop_reason, seed=seed,
+                                   solver="svt", params=params)
 
 
 # --------------------------------------------------------------------------- #
 # SVP / IHT
 # --------------------------------------------------------------------------- #
+@renamed_keywords(step="step_size")
 def svp(
     obs: Observations,
     rank: int,
     *,
-    step: float = 0.75,
+    step_size: float = 0.75,
     max_iter: int = 200,
     tol: float = 1e-10,
     n_power_iter: int = 1,
@@ -394,7 +380,7 @@ def svp(
 ) -> SolverResult:
     """Singular value projection / iterative hard thresholding (Jain, Meka, Dhillon 2010).
 
-    ``X <- H_k(X - (step / p_hat) P_Omega(X - M))`` from ``X_0 = 0`` (so ``X_1`` is the
+    ``X <- H_k(X - (step_size / p_hat) P_Omega(X - M))`` from ``X_0 = 0`` (so ``X_1`` is the
     spectral estimate), with ``H_k`` the best rank-``k`` approximation.  ``X`` is kept
     as factors and the rank-``k`` SVD of the sparse-plus-low-rank matrix is computed
     by a randomized range finder warm-started from the current left factor
@@ -402,8 +388,8 @@ def svp(
 
     Parameters
     ----------
-    step : float, default 0.75
-        ``eta``.  PAPERS.md C2 says ``eta ~ 1``; the SVP paper's experiments use
+    step_size : float, default 0.75
+        ``eta``.  The SVP paper's analysis suggests ``eta ~ 1``; its experiments use
         ``1 / ((1 + delta) p)`` with ``delta = 1/3``, i.e. ``eta = 0.75``, and ``eta = 1``
         diverges on a 200 x 200, rank-5, p = 0.3 problem where 0.75 converges.
     n_power_iter : int, default 1
@@ -429,7 +415,7 @@ def svp(
     xp = obs.xp
     m, n = obs.shape
     k = _check_rank(rank, obs.shape)
-    step = check_float(step, "step", low=0.0, low_inclusive=False)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
@@ -439,68 +425,43 @@ def svp(
     seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
-    eta = step / obs.density
+    eta = step_size / obs.density
     F = xp.zeros((m, k), dtype=obs.dtype, device=backend.device(like))
     G = xp.zeros((n, k), dtype=obs.dtype, device=backend.device(like))
-    U = None
-    rec = monitor.recorder
-    stop_reason = "max_iter"
-    last_good = (F, G)
-    bar = progress_bar(max_iter, progress, "svp")
-    resid = -obs.values
-    t = 0
-    with quiet_overflow():
-        for t in range(max_iter + 1):
-            if t > 0:
-                s = -eta * resid  # Y = X + s on Omega, with s = -eta P_Omega(X - M)
-                sc = xp.take(s, obs.col_order)
-                Fc, Gc = F, G
 
-                def mm(X: Any, Fc: Any = Fc, Gc: Any = Gc, s: Any = s) -> Any:
-                    return Fc @ (xp.matrix_transpose(Gc) @ X) + _matmat(obs, s, X)
+    # state: (F, G, the left singular vectors that start the next range finder)
+    def svp_step(it: Iterate) -> tuple:
+        Fc, Gc, U = it.state
+        s = -eta * it.cache["r"]  # Y = X + s on Omega, with s = -eta P_Omega(X - M)
+        sc = xp.take(s, obs.col_order)
 
-                def rm(Y: Any, Fc: Any = Fc, Gc: Any = Gc, sc: Any = sc) -> Any:
-                    return Gc @ (xp.matrix_transpose(Fc) @ Y) + _rmatmat(obs, sc, Y)
+        def mm(X: Any) -> Any:
+            return Fc @ (xp.matrix_transpose(Gc) @ X) + _matmat(obs, s, X)
 
-                U, S, V = _operator_svd(xp, mm, rm, obs.shape, k, like=like, rng=gen, n_oversamples=5,
-                                        n_power_iter=n_power_iter if U is not None else 4, start=U)
-                F, G = U * S[None, :], V
-                resid = linalg.sampled_dot(F, G, obs.rows, obs.cols) - obs.values
-                bar.update(1)
-            loss = 0.5 * xp.sum(resid * resid)
-            if rec.due(t) or t == max_iter:
-                rec.record(t, **monitor.metrics(F, G, resid, loss))
-            if t % check_every == 0 or t == max_iter:
-                verdict = monitor.check(loss, resid) if t > 0 else None
-                if t == 0:
-                    monitor.reference = float(loss)
-                if verdict == "diverged" or not _all_finite(xp, F, G):
-                    stop_reason = "diverged"
-                    break
-                last_good = (F, G)
-                if verdict == "converged":
-                    stop_reason = "converged"
-                    rec.record(t, **monitor.metrics(F, G, resid, loss))
-                    break
-            if callback is not None and callback(t, {"factors": (F, G), "iteration": t}):
-                stop_reason = "callback"
-                break
-    bar.close()
-    if stop_reason == "diverged":
-        F, G = last_good
-    params = {"rank": k, "step": step, "max_iter": max_iter, "tol": tol, "n_power_iter": n_power_iter,
+        def rm(Y: Any) -> Any:
+            return Gc @ (xp.matrix_transpose(Fc) @ Y) + _rmatmat(obs, sc, Y)
+
+        U, S, V = _operator_svd(xp, mm, rm, obs.shape, k, like=like, rng=gen, n_oversamples=5,
+                                n_power_iter=n_power_iter if U is not None else 4, start=U)
+        return U * S[None, :], V, U
+
+    outcome = _drive(monitor, (F, G, None), svp_step, lambda F, G, r: 0.5 * xp.sum(r * r), max_iter=max_iter,
+                     check_every=check_every, callback=callback, progress=progress, desc="svp", check_from=1)
+    params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "n_power_iter": n_power_iter,
               "nnz": obs.nnz, "shape": obs.shape}
-    return rec.result(factors=(F, G), n_iter=t, stop_reason=stop_reason, seed=seed, solver="svp", params=params)
+    return monitor.recorder.result(factors=outcome.state[:2], n_iter=outcome.n_iter, stop_reason=outcome.stop_reason,
+                                   seed=seed, solver="svp", params=params)
 
 
 # --------------------------------------------------------------------------- #
 # ScaledGD
 # --------------------------------------------------------------------------- #
+@renamed_keywords(step="step_size")
 def scaled_gd(
     obs: Observations,
     rank: int,
     *,
-    step: float = 0.5,
+    step_size: float = 0.5,
     init: Any = "spectral",
     max_iter: int = 500,
     tol: float = 1e-10,
@@ -514,15 +475,15 @@ def scaled_gd(
 ) -> SolverResult:
     """ScaledGD for matrix completion (Tong, Ma, Chi 2021).
 
-    ``L <- L - (step/p_hat) P_Omega(L R^T - M) R (R^T R)^{-1}`` and
-    ``R <- R - (step/p_hat) P_Omega(L R^T - M)^T L (L^T L)^{-1}`` (simultaneous), from the
+    ``L <- L - (step_size/p_hat) P_Omega(L R^T - M) R (R^T R)^{-1}`` and
+    ``R <- R - (step_size/p_hat) P_Omega(L R^T - M)^T L (L^T L)^{-1}`` (simultaneous), from the
     spectral initialization ``L = U S^{1/2}``, ``R = V S^{1/2}`` of the rank-``k`` SVD of
     ``P_Omega(M)/p_hat``.  The incoherence projection of the theory is omitted, as
-    in practical code (PAPERS.md C2).  Per iteration ``O(|Omega| k + (m + n) k^2)``.
+    in practical code (Tong, Ma & Chi 2021, arXiv:2005.08898).  Per iteration ``O(|Omega| k + (m + n) k^2)``.
 
     Parameters
     ----------
-    step : float, default 0.5
+    step_size : float, default 0.5
         ``eta`` (the reference setup's value).
     init : "spectral", "random" or (L0, R0)
     Others as in :func:`altmin`.
@@ -547,7 +508,7 @@ def scaled_gd(
     xp = obs.xp
     m, n = obs.shape
     k = _check_rank(rank, obs.shape)
-    step = check_float(step, "step", low=0.0, low_inclusive=False)
+    step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     check_every = check_int(check_every, "check_every", low=1)
@@ -568,49 +529,22 @@ def scaled_gd(
             R = _random_orthonormal((n, k), gen, like) * scale
     else:
         L, R = _init_pair(init, k, obs.shape, like)
-    eta = step / obs.density
-    rec = monitor.recorder
-    stop_reason = "max_iter"
-    last_good = (L, R)
-    bar = progress_bar(max_iter, progress, "scaled_gd")
-    t = 0
-    with quiet_overflow():
-        for t in range(max_iter + 1):
-            resid = linalg.sampled_dot(L, R, obs.rows, obs.cols) - obs.values
-            loss = 0.5 * xp.sum(resid * resid)
-            if rec.due(t) or t == max_iter:
-                rec.record(t, **monitor.metrics(L, R, resid, loss))
-            if t % check_every == 0 or t == max_iter:
-                verdict = monitor.check(loss, resid)
-                if verdict == "diverged" or not _all_finite(xp, L, R):
-                    stop_reason = "diverged"
-                    break
-                last_good = (L, R)
-                if verdict == "converged":
-                    stop_reason = "converged"
-                    break
-            if callback is not None and callback(t, {"factors": (L, R), "iteration": t}):
-                stop_reason = "callback"
-                break
-            if t == max_iter:
-                break
-            gL = _matmat(obs, resid, R)
-            gR = _rmatmat(obs, xp.take(resid, obs.col_order), L)
-            try:
-                L_new = L - eta * xp.matrix_transpose(
-                    xp.linalg.solve(xp.matrix_transpose(R) @ R, xp.matrix_transpose(gL)))
-                R_new = R - eta * xp.matrix_transpose(
-                    xp.linalg.solve(xp.matrix_transpose(L) @ L, xp.matrix_transpose(gR)))
-            except (np.linalg.LinAlgError, ValueError, ArithmeticError):
-                stop_reason = "diverged"
-                break
-            L, R = L_new, R_new
-            bar.update(1)
-    bar.close()
-    if stop_reason == "diverged":
-        L, R = last_good
-    params = {"rank": k, "step": step, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
+    eta = step_size / obs.density
+
+    def scaled_step(it: Iterate) -> tuple:
+        L, R = it.state
+        resid = it.cache["r"]
+        gL = _matmat(obs, resid, R)
+        gR = _rmatmat(obs, xp.take(resid, obs.col_order), L)
+        L_new = L - eta * xp.matrix_transpose(xp.linalg.solve(xp.matrix_transpose(R) @ R, xp.matrix_transpose(gL)))
+        R_new = R - eta * xp.matrix_transpose(xp.linalg.solve(xp.matrix_transpose(L) @ L, xp.matrix_transpose(gR)))
+        return L_new, R_new
+
+    outcome = _drive(monitor, (L, R), scaled_step, lambda F, G, r: 0.5 * xp.sum(r * r), max_iter=max_iter,
+                     check_every=check_every, callback=callback, progress=progress, desc="scaled_gd")
+    (L, R), t, stop_reason = outcome.state, outcome.n_iter, outcome.stop_reason
+    params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
               "init": init if isinstance(init, str) else "given",
               "ops_per_sweep": float(3 * 2 * obs.nnz * k + 2 * 2 * (m + n) * k * k + 2 * (m + n) * k * k)}
-    return rec.result(factors=(L, R), n_iter=t, stop_reason=stop_reason, seed=seed, solver="scaled_gd",
+    return monitor.recorder.result(factors=(L, R), n_iter=t, stop_reason=stop_reason, seed=seed, solver="scaled_gd",
                       params=params)

@@ -2,25 +2,32 @@
 
 Each trial is an importable module-level function called by
 :func:`lowrank_lab.experiments.run_sweep` as ``trial(**config, seed=seed)``; it
-returns a dict of scalars (one row) or a DataFrame (a curve).  Random streams
-come from ``numpy.random.SeedSequence(seed).spawn``: one for the truth, one for
-the sample, one for the solver, so every solver sees the same problem for a seed.
-The array backend is the one named by ``LOWRANK_BACKEND`` (default NumPy).
+returns a dict of scalars (one row) or a DataFrame (a curve).
 
-Solver names used by the trials:
+* **Solvers** are named as in :data:`lowrank_lab.completion.SOLVERS` (``"altmin"``,
+  ``"soft_impute"``, ``"svt"``, ``"svp"``, ``"scaled_gd"``); variants are keyword
+  options of the solver (``solve="cg", cg_iters=2``, ``perturbation=1e-3``), passed
+  through the trial's ``**options`` and refused, naming them, when the solver does
+  not take them (a typo never silently changes only the cache key).
+  :func:`variant_label` turns a config into a display name.
+* **Seeds** (:func:`lowrank_lab.backend.trial_streams`): streams ``truth``, ``sample``
+  and ``solver``, so every solver sees the same problem for a seed and no stream is
+  shared between the data and the solver.
+* The array backend is the one named by ``LOWRANK_BACKEND`` (default NumPy).
 
-``"exact"``, ``"cg1"``, ``"cg2"``, ``"cg4"``...
-    :func:`~lowrank_lab.completion.altmin` with exact solves or ``c`` CG steps.
-``"eps1e-3"``, ...
-    Exact AltMin with an injected relative perturbation ``epsilon`` (PAPERS.md C2 (b)).
-``"soft_impute"``, ``"svt"``, ``"svp"``, ``"scaled_gd"``
-    The baselines, with their documented defaults.
+How the trials call each solver (documented choices of the study, see
+:data:`STUDY_SETTINGS`): ``soft_impute`` gets ``2 * rank`` as its maximum rank with
+``reg = 1e-6 ||P_Omega(M)||`` and ``tol = 1e-12`` (the nuclear-norm solution, as
+rank-capped softImpute, of a noiseless problem); ``svt`` chooses its rank itself (its
+cap stays at the default); every other solver gets ``rank``.
 
 Examples
 --------
->>> row = recovery_trial(n=30, rank=2, oversampling=4.0, solver="exact", seed=0)
+>>> row = recovery_trial(n=30, rank=2, oversampling=4.0, seed=0)
 >>> row["success"], row["dof"]
 (True, 116)
+>>> recovery_trial(n=30, rank=2, oversampling=4.0, seed=0, solve="cg", cg_iters=2)["success"]
+True
 """
 
 from __future__ import annotations
@@ -33,60 +40,86 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import backend, completion
-from .._validation import check_float, check_int
+from .. import backend
+from .._validation import check_choice, check_float, check_int, check_options
 from ..matrices import coherent_low_rank_matrix, incoherence, low_rank_matrix
-from .observations import sample_entries
+from .altmin import altmin
+from .observations import sample_entries, train_test_split
+from .registry import SOLVERS
 
 __all__ = [
     "coherence_trial",
     "convergence_trial",
     "movielens_trial",
     "recovery_trial",
-    "solver_kwargs",
+    "run_solver",
+    "variant_label",
     "solver_trial",
     "timing_trial",
 ]
 
-BASELINES = ("soft_impute", "svt", "svp", "scaled_gd")
+
+def _soft_impute_settings(obs: Any, rank: int) -> tuple[int, dict]:
+    return 2 * rank, {"reg": 1e-6 * float(obs.xp.linalg.vector_norm(obs.values)), "tol": 1e-12}
 
 
-def solver_kwargs(name: str) -> tuple[Any, dict]:
-    """``(function, kwargs)`` of a solver name (see the module docstring)."""
-    if not isinstance(name, str):
-        raise TypeError(f"solver must be a string, got {name!r}")
-    if name == "exact":
-        return completion.altmin, {"solve": "exact"}
-    if name.startswith("cg") and name[2:].isdigit():
-        return completion.altmin, {"solve": "cg", "cg_iters": int(name[2:])}
-    if name.startswith("eps"):
-        try:
-            eps = float(name[3:])
-        except ValueError:
-            eps = -1.0
-        if eps >= 0:
-            return completion.altmin, {"solve": "exact", "perturbation": eps}
-    if name in BASELINES:
-        return getattr(completion, name), {}
-    raise ValueError(
-        f"solver must be 'exact', 'cg<c>', 'eps<epsilon>' or one of {BASELINES}, got {name!r}"
-    )
+def _svt_settings(obs: Any, rank: int) -> tuple[None, dict]:
+    return None, {}
 
 
-def _run(name: str, obs: Any, rank: int, *, truth: Any, rng: Any, max_iter: int, **extra: Any) -> Any:
-    fn, kwargs = solver_kwargs(name)
-    kwargs.update(extra)
-    if name == "soft_impute":
-        kwargs.setdefault("reg", 1e-6 * float(obs.xp.linalg.vector_norm(obs.values)))
-        kwargs.setdefault("tol", 1e-12)
-        return fn(obs, 2 * rank, truth=truth, rng=rng, max_iter=max_iter, **kwargs)
-    if name == "svt":
-        return fn(obs, truth=truth, rng=rng, max_iter=max_iter, **kwargs)
-    return fn(obs, rank, truth=truth, rng=rng, max_iter=max_iter, **kwargs)
+#: Per-solver rank argument and default options the trials use (overridable by options).
+STUDY_SETTINGS = {"soft_impute": _soft_impute_settings, "svt": _svt_settings}
 
 
-def _streams(seed: int) -> list[np.random.Generator]:
-    return backend.spawn_generators(check_int(seed, "seed", low=0), 3)
+def run_solver(solver: str, obs: Any, rank: int, *, truth: Any, rng: Any, max_iter: int, **options: Any) -> Any:
+    """Run ``completion.SOLVERS[solver]`` with the study's settings and the given options.
+
+    Examples
+    --------
+    >>> from lowrank_lab.matrices import low_rank_matrix
+    >>> from lowrank_lab.completion import sample_entries
+    >>> truth = low_rank_matrix(30, 30, 2, rng=0)
+    >>> obs = sample_entries(truth, p=0.5, rng=1)
+    >>> run_solver("altmin", obs, 2, truth=truth, rng=0, max_iter=5, solve="cg").solver
+    'altmin_cg'
+    >>> run_solver("altmin", obs, 2, truth=truth, rng=0, max_iter=5, cg_iter=2)
+    Traceback (most recent call last):
+    ...
+    TypeError: options has unknown key(s) ['cg_iter'] for altmin; it accepts [...]
+    """
+    check_choice(solver, "solver", tuple(SOLVERS))
+    fn = SOLVERS[solver]
+    options = check_options(fn, options, exclude=("truth", "rng", "max_iter"))
+    rank_arg, defaults = STUDY_SETTINGS[solver](obs, rank) if solver in STUDY_SETTINGS else (rank, {})
+    return fn(obs, rank_arg, truth=truth, rng=rng, max_iter=max_iter, **{**defaults, **options})
+
+
+def variant_label(solver: str = "altmin", solve: Any = "exact", cg_iters: Any = 2, perturbation: Any = 0.0) -> str:
+    """Display name of a solver configuration: ``"exact"``, ``"cg2"``, ``"eps0.001"`` or the solver's name.
+
+    Missing values (NaN in a sweep frame, where a column belongs to another solver)
+    take the solver's defaults.
+
+    Examples
+    --------
+    >>> variant_label("altmin", "cg", 4.0), variant_label("altmin", perturbation=1e-3), variant_label("svp")
+    ('cg4', 'eps0.001', 'svp')
+    """
+    if solver != "altmin":
+        return solver
+    solve = "exact" if _missing(solve) else solve
+    if solve == "cg":
+        return f"cg{2 if _missing(cg_iters) else int(cg_iters)}"
+    eps = 0.0 if _missing(perturbation) else float(perturbation)
+    return f"eps{eps:g}" if eps > 0 else "exact"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _streams(seed: int) -> Any:
+    return backend.trial_streams(check_int(seed, "seed", low=0), "truth", "sample", "solver")
 
 
 def recovery_trial(
@@ -94,23 +127,25 @@ def recovery_trial(
     n: int,
     rank: int,
     oversampling: float,
-    solver: str,
     seed: int,
+    solver: str = "altmin",
     m: int | None = None,
     max_iter: int = 50,
     threshold: float = 1e-4,
+    **options: Any,
 ) -> dict:
-    """One cell of the phase diagram (PAPERS.md C3).
+    """One cell of the phase diagram (Jain, Netrapalli & Sanghavi 2013; Gu et al. 2023).
 
     An incoherent ``m x n`` rank-``rank`` truth (Haar singular vectors, unit singular
     values) is observed with probability ``p = oversampling * dof / (m n)`` per entry,
     where ``dof = rank (m + n - rank)``; success means relative error ``< threshold``
-    after at most ``max_iter`` sweeps.
+    after at most ``max_iter`` sweeps.  ``options`` go to the solver (e.g. ``solve="cg"``).
     """
     m = n if m is None else m
     rank = check_int(rank, "rank", low=1)
     oversampling = check_float(oversampling, "oversampling", low=0.0, low_inclusive=False)
-    solver_kwargs(solver)  # validate early
+    check_choice(solver, "solver", tuple(SOLVERS))
+    check_options(SOLVERS[solver], options, exclude=("truth", "rng", "max_iter"))  # validate early
     g_truth, g_sample, g_solver = _streams(seed)
     xp = backend.get_namespace()
     dof = rank * (m + n - rank)
@@ -118,7 +153,7 @@ def recovery_trial(
     truth = low_rank_matrix(m, n, rank, rng=g_truth, xp=xp)
     obs = sample_entries(truth, p=p, rng=g_sample)
     t0 = time.perf_counter()
-    res = _run(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter)
+    res = run_solver(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter, **options)
     err = res.final("relative_error")
     return {
         "success": bool(err < threshold),
@@ -134,21 +169,19 @@ def recovery_trial(
 
 
 def convergence_trial(
-    *, n: int, rank: int, oversampling: float, variant: str, seed: int, max_iter: int = 50
+    *, n: int, rank: int, oversampling: float, seed: int, max_iter: int = 50, **options: Any
 ) -> pd.DataFrame:
-    """Error against sweep for one AltMin variant (``"exact"``, ``"cg<c>"``, ``"eps<e>"``).
+    """Error against sweep for one AltMin variant (``options`` of :func:`~lowrank_lab.completion.altmin`).
 
     Returns the history: ``iteration``, ``relative_error``, ``train_rmse``, ``time_s``.
     """
-    fn, kwargs = solver_kwargs(variant)
-    if fn is not completion.altmin:
-        raise ValueError(f"variant must be an AltMin variant, got {variant!r}")
+    options = check_options(altmin, options, exclude=("truth", "rng", "max_iter", "tol"))
     g_truth, g_sample, g_solver = _streams(seed)
     xp = backend.get_namespace()
     truth = low_rank_matrix(n, n, rank, rng=g_truth, xp=xp)
     p = min(1.0, oversampling * rank * (2 * n - rank) / (n * n))
     obs = sample_entries(truth, p=p, rng=g_sample)
-    res = fn(obs, rank, truth=truth, rng=g_solver, max_iter=max_iter, tol=0.0, **kwargs)
+    res = altmin(obs, rank, truth=truth, rng=g_solver, max_iter=max_iter, tol=0.0, **options)
     return res.history[["iteration", "relative_error", "train_rmse", "time_s"]].copy()
 
 
@@ -178,7 +211,7 @@ def timing_trial(
             stamps.append(time.perf_counter())
         return it >= n_sweeps + 1
 
-    res = completion.altmin(obs, rank, solve=solve, cg_iters=cg_iters, max_iter=n_sweeps + 2, tol=0.0,
+    res = altmin(obs, rank, solve=solve, cg_iters=cg_iters, max_iter=n_sweeps + 2, tol=0.0,
                             check_every=10**9, history_stride=10**9, callback=clock, rng=g_solver)
     sweeps = np.diff(np.asarray(stamps))
     per_sweep, best = float(np.median(sweeps)), float(np.min(sweeps))
@@ -193,18 +226,18 @@ def _sync(xp: Any, x: Any) -> None:
 
 
 def solver_trial(*, solver: str, n: int, rank: int, p: float, seed: int, max_iter: int = 200,
-                 condition_number: float = 1.0) -> pd.DataFrame:
-    """Error against iteration and time for one solver on one problem (PAPERS.md C-4).
+                 condition_number: float = 1.0, **options: Any) -> pd.DataFrame:
+    """Error against iteration and time for one solver on one problem (ScaledGD's reference setup, Tong, Ma & Chi 2021).
 
     Returns the history with columns ``iteration``, ``time_s``, ``relative_error``,
     ``train_rmse`` and ``solver``.  ``time_s`` includes the per-iteration metric
-    computation, the same for every solver.
+    computation, the same for every solver.  ``options`` go to the solver.
     """
     g_truth, g_sample, g_solver = _streams(seed)
     xp = backend.get_namespace()
     truth = low_rank_matrix(n, n, rank, condition_number=condition_number, rng=g_truth, xp=xp)
     obs = sample_entries(truth, p=p, rng=g_sample)
-    res = _run(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter)
+    res = run_solver(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter, **options)
     out = res.history[["iteration", "time_s", "relative_error", "train_rmse"]].copy()
     out["solver"] = solver
     out["stop_reason"] = res.stop_reason
@@ -212,15 +245,15 @@ def solver_trial(*, solver: str, n: int, rank: int, p: float, seed: int, max_ite
 
 
 def coherence_trial(
-    *, n: int, rank: int, p: float, exponent: float, seed: int, solver: str = "exact", max_iter: int = 50,
-    threshold: float = 1e-4,
+    *, n: int, rank: int, p: float, exponent: float, seed: int, solver: str = "altmin", max_iter: int = 50,
+    threshold: float = 1e-4, **options: Any,
 ) -> dict:
-    """Recovery of a truth whose left singular vectors have power-law row norms (PAPERS.md C-5)."""
+    """Recovery of a truth whose left singular vectors have power-law row norms (incoherence, Candès & Recht 2009)."""
     g_truth, g_sample, g_solver = _streams(seed)
     xp = backend.get_namespace()
     truth = coherent_low_rank_matrix(n, n, rank, exponent=exponent, rng=g_truth, xp=xp)
     obs = sample_entries(truth, p=p, rng=g_sample)
-    res = _run(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter)
+    res = run_solver(solver, obs, rank, truth=truth, rng=g_solver, max_iter=max_iter, **options)
     err = res.final("relative_error")
     return {"mu": incoherence(truth.left), "success": bool(err < threshold), "relative_error": float(err),
             "n_observed": int(obs.nnz), "empty_rows": int(backend.to_numpy(obs.row_counts == 0).sum())}
@@ -234,55 +267,43 @@ def _movielens_split(seed: int) -> tuple:
 
 
 def movielens_trial(
-    *, solver: str, rank: int, reg: float, seed: int, max_iter: int = 30, subsample: float = 1.0,
-    holdout: float = 0.0, **solver_options: Any,
+    *, solver: str, rank: int, seed: int, max_iter: int = 30, subsample: float = 1.0, holdout: float = 0.0,
+    **options: Any,
 ) -> dict:
-    """Test RMSE / MAE of biases + ``solver`` on MovieLens (PAPERS.md C3 protocol).
+    """Test RMSE / MAE of biases + ``solver`` on MovieLens (study C's protocol).
 
-    ``seed`` picks the 80/20 split (:func:`lowrank_lab.datasets.movielens_split`);
-    ``solver`` is ``"bias"`` (biases only), ``"als"`` (AltMin without
-    orthonormalization: regularized ALS), ``"altmin"`` (JNS13 form with QR),
-    ``"altmin_cg"`` (regularized ALS with 2 CG steps), ``"soft_impute"``, ``"svp"``,
-    ``"scaled_gd"`` or ``"svt"``.  ``reg`` is the ridge / nuclear-norm weight (ignored
-    by ``svp``, ``scaled_gd``; the threshold ``tau`` for ``svt``).  ``subsample < 1``
-    keeps that fraction of the training ratings (for tests).  ``holdout > 0`` fits on
-    the rest of the training ratings and also reports ``val_rmse`` on the held-out
-    fraction (seeded by ``seed + 1000``), for choosing ``(rank, reg)`` without the test set.
+    ``seed`` picks the documented 80/20 split (:func:`lowrank_lab.completion.movielens_split`);
+    the solver, the subsample and the hold-out draw from the trial's own streams
+    (:func:`lowrank_lab.backend.trial_streams`), never from the split's.  ``solver`` is
+    ``"bias"`` (biases only) or a name of :data:`lowrank_lab.completion.SOLVERS`, with its
+    options (e.g. ``reg=20.0, orthonormalize=False`` for regularized ALS, ``solve="cg"``,
+    ``tau=`` for SVT, ``step_size=`` for SVP and ScaledGD); options the solver does not
+    take are refused.  ``subsample < 1`` keeps that fraction of the training ratings
+    (for tests).  ``holdout > 0`` fits on the rest of the training ratings and also
+    reports ``val_rmse`` on the held-out fraction, for choosing hyperparameters without
+    the test set.
     """
     from .ratings import evaluate, fit_ratings_model  # noqa: PLC0415
 
-    train, test = _movielens_split(check_int(seed, "seed", low=0))
+    seed = check_int(seed, "seed", low=0)
+    if solver != "bias":
+        check_choice(solver, "solver", ("bias", *SOLVERS))
+        options = check_options(SOLVERS[solver], options, exclude=("rng", "test"))
+    elif options:
+        raise TypeError(f"options has unknown key(s) {sorted(options)} for the bias-only model; it accepts []")
+    streams = backend.trial_streams(seed, "subsample", "holdout", "solver")
+    train, test = _movielens_split(seed)
     if subsample < 1.0:
-        keep = np.random.default_rng(seed + 1).random(train.nnz) < subsample
-        train = train.select(keep)
+        train = train.select(streams.subsample.random(train.nnz) < subsample)
     val = None
     if holdout > 0:
-        from .observations import train_test_split  # noqa: PLC0415
-
-        train, val = train_test_split(train, test_fraction=holdout, rng=np.random.default_rng(seed + 1000))
-    kwargs: dict[str, Any] = dict(solver_options)
-    name = {"bias": None, "als": "altmin", "altmin": "altmin", "altmin_cg": "altmin"}.get(solver, solver)
-    if solver == "als":
-        kwargs.update(orthonormalize=False, reg=reg)
-    elif solver == "altmin":
-        kwargs.update(orthonormalize=True, reg=reg)
-    elif solver == "altmin_cg":
-        kwargs.update(orthonormalize=False, reg=reg, solve="cg", cg_iters=kwargs.pop("cg_iters", 2))
-    elif solver == "soft_impute":
-        kwargs.update(reg=reg)
-    elif solver == "svt":
-        if reg > 0:
-            kwargs["tau"] = reg
-    elif solver not in ("bias", "svp", "scaled_gd"):
-        raise ValueError(
-            "solver must be one of ('bias', 'als', 'altmin', 'altmin_cg', 'soft_impute', 'svp', 'scaled_gd', "
-            f"'svt'), got {solver!r}"
-        )
-    if name is not None:
+        train, val = train_test_split(train, test_fraction=holdout, rng=streams.holdout)
+    kwargs: dict[str, Any] = dict(options)
+    if solver != "bias":
         kwargs.setdefault("max_iter", max_iter)
-        kwargs.setdefault("rng", seed)
+        kwargs["rng"] = streams.solver
     t0 = time.perf_counter()
-    model = fit_ratings_model(train, solver=name, rank=rank, **kwargs)
+    model = fit_ratings_model(train, solver=None if solver == "bias" else solver, rank=rank, **kwargs)
     fit_time = time.perf_counter() - t0
     scores = evaluate(model, test)
     out = {"rmse": scores["rmse"], "mae": scores["mae"], "fit_time_s": fit_time, "n_train": int(train.nnz)}

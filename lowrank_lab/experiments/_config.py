@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import paths
+from .. import backend, paths
+from .._validation import check_choice
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -95,8 +96,9 @@ def _canonical_json(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
 
 
-def _key(config: Mapping[str, Any], seed: int, cache_version: Any) -> str:
-    payload = {"config": {k: _canonical(v) for k, v in config.items()}, "seed": seed, "cache_version": cache_version}
+def _key(config: Mapping[str, Any], seed: int, cache_version: Any, backend_name: str) -> str:
+    payload = {"config": {k: _canonical(v) for k, v in config.items()}, "seed": seed, "cache_version": cache_version,
+               "backend": backend_name}
     return hashlib.sha256(_canonical_json(payload).encode("ascii")).hexdigest()
 
 
@@ -114,8 +116,12 @@ def _check_seed(seed: Any, name: str = "seed") -> int:
     return int(seed)
 
 
-def trial_key(config: Mapping[str, Any], seed: int, cache_version: int | str = 0) -> str:
-    """Cache key of one trial: SHA-256 hex digest of the canonical JSON of ``(config, seed, cache_version)``.
+def trial_key(config: Mapping[str, Any], seed: int, cache_version: int | str = 0, backend_name: str | None = None) -> str:
+    """Cache key of one trial: SHA-256 hex digest of the canonical JSON of ``(config, seed, cache_version, backend)``.
+
+    ``backend_name`` is the array backend the trial runs on (default: the one named by
+    ``LOWRANK_BACKEND``, see :func:`lowrank_lab.backend.default_backend`): results of
+    NumPy and CuPy runs differ at round-off level, so they never share a cache entry.
 
     Canonical means: sorted keys; tuples, lists and 1-D NumPy arrays alike; NumPy
     scalars as Python scalars; floats rounded to 15 significant digits (so
@@ -130,9 +136,14 @@ def trial_key(config: Mapping[str, Any], seed: int, cache_version: int | str = 0
     False
     >>> len(trial_key({}, seed=3, cache_version=1))
     64
+    >>> trial_key({}, 0, backend_name="numpy") == trial_key({}, 0, backend_name="cupy")
+    False
     """
     config = _normalize_config(config, "config")
-    return _key(config, _check_seed(seed), _check_cache_version(cache_version))
+    if backend_name is None:
+        backend_name = backend.default_backend()
+    backend_name = check_choice(backend_name, "backend_name", backend.BACKENDS)
+    return _key(config, _check_seed(seed), _check_cache_version(cache_version), backend_name)
 
 
 def expand_grid(grid: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import backend
 from ._cache import _commit, _decode_rows, _read_rows, _read_sidecar
 from ._config import (
     _SIDECAR_FORMAT,
@@ -137,7 +138,8 @@ def run_sweep(
     trial_name = _trial_name(trial)
 
     trials = [(config, seed) for config in configs for seed in seed_list]
-    keys = [_key(config, seed, cache_version) for config, seed in trials]
+    backend_name = backend.default_backend()  # part of every key: NumPy and CuPy results differ at round-off
+    keys = [_key(config, seed, cache_version, backend_name) for config, seed in trials]
     entries: list[_Entry | None] = [None] * len(trials)
     damaged, foreign, other_trial = 0, set(), set()
     if directory is not None:
@@ -261,7 +263,7 @@ def _sort_key(value: Any) -> tuple:
 
 
 def load_sweep(name: str, cache_dir: str | os.PathLike | None = None, *,
-               cache_version: int | str | None = None) -> pd.DataFrame:
+               cache_version: int | str | None = None, backend_name: str | None = None) -> pd.DataFrame:
     """Everything committed to a sweep's cache, as a frame like :func:`run_sweep`'s.
 
     Useful in notebooks (read results without the trial function) and after a
@@ -280,6 +282,9 @@ def load_sweep(name: str, cache_dir: str | os.PathLike | None = None, *,
         Load this cache version only.  By default, the version of the most
         recently finished trial (with a :class:`SweepWarning` if older versions
         are present and skipped).
+    backend_name : str, optional
+        Load the trials run on this array backend only (default: the one named by
+        ``LOWRANK_BACKEND``); trials of other backends are skipped with a warning.
 
     Returns
     -------
@@ -317,6 +322,12 @@ def load_sweep(name: str, cache_dir: str | os.PathLike | None = None, *,
         metas = [m for m in metas if m.get("sweep") == name]
         warnings.warn(f"sweep {name!r}: {directory} also holds trials of sweep(s) {foreign}; skipping them",
                       SweepWarning, stacklevel=2)
+    backend_name = backend.default_backend() if backend_name is None else backend_name
+    other_backend = [m for m in metas if m.get("backend", "numpy") != backend_name]
+    if other_backend:
+        metas = [m for m in metas if m not in other_backend]
+        warnings.warn(f"sweep {name!r}: skipping {len(other_backend)} trial(s) run on another backend than "
+                      f"{backend_name!r}", SweepWarning, stacklevel=2)
     if cache_version is None and metas:
         versions = {_canonical_json(m.get("cache_version")) for m in metas}
         latest = max(metas, key=lambda m: str(m.get("finished_at", "")))

@@ -27,8 +27,11 @@ orthonormalize
 
 
 from ._altmin import (
+    PACKED_MAX_K,
     BlockedCSR,
+    KernelPlan,
     PaddedLayout,
+    altmin_kernel_plan,
     blocked_csr,
     has_compiled_kernels,
     padded_layout,
@@ -38,12 +41,22 @@ from ._altmin import (
 )
 from ._segment import csr_matmul, rowwise_dot, sampled_dot, segment_sum
 from ._solve import batched_solve, batched_spd_solve, lstsq
-from ._svd import SVDResult, orthonormalize, randomized_svd, randomized_svd_operator, svd, svd_flip, truncated_svd
-
+from ._svd import (
+    SVDResult,
+    orthonormalize,
+    randomized_svd,
+    randomized_svd_operator,
+    svd,
+    svd_flip,
+    truncated_svd,
+)
 
 __all__ = [
     "SVDResult",
+    "PACKED_MAX_K",
     "BlockedCSR",
+    "KernelPlan",
+    "altmin_kernel_plan",
     "PaddedLayout",
     "batched_solve",
     "batched_spd_solve",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -11,10 +13,6 @@ import numpy as np
 
 from .. import backend
 from .._validation import check_int
-import contextlib
-import os
-from collections.abc import Iterator
-
 from . import _jit
 from ._segment import csr_matmul, rowwise_dot, sampled_dot
 from ._solve import batched_spd_solve
@@ -101,11 +99,12 @@ class BlockedCSR(NamedTuple):
 
     ranges: tuple
     n_segments: int
+    executor: Any = None
 
 
 def blocked_csr(
     indptr: Any, indices: Any, n_cols: int, *, block_cols: int, n_threads: int = 1,
-    min_entries_per_thread: int = 1 << 15,
+    min_entries_per_thread: int = 1 << 15, executor: Any = None,
 ) -> BlockedCSR:
     """Plan cache-blocked, thread-parallel sparse products ``S @ W`` (once, on the host; NumPy only).
 
@@ -118,7 +117,9 @@ def blocked_csr(
     ``block_cols`` columns so that the rows of ``W`` a block reads (``W[lo:hi]``)
     stay in cache: for the packed normal equations (``W`` of width ``k(k+1)/2``)
     this is ~1.4x faster once ``W`` outgrows the L2 cache.  Entries keep their
-    order inside each segment, so results do not depend on ``n_threads``.
+    order inside each segment, so results do not depend on ``n_threads``.  The ranges
+    run on ``executor`` (a ``concurrent.futures`` executor the caller owns, e.g. a
+    :class:`KernelPlan`'s) or, when it is None, on a pool made for each call.
 
     Examples
     --------
@@ -156,36 +157,126 @@ def blocked_csr(
         ranges.append((start, stop, tuple(parts)))
     if not ranges:
         ranges.append((0, 0, ()))
-    return BlockedCSR(tuple(ranges), n_seg)
+    return BlockedCSR(tuple(ranges), n_seg, executor)
 
 
-_POOL: Any = None
-_POOL_SIZE = 0
-_POOL_LOCK = threading.Lock()
-
-
-def _parallel_for(fn: Any, n: int) -> None:
-    """``fn(0), ..., fn(n - 1)``: ``fn(0)`` on the calling thread, the rest on a shared pool.
+def _parallel_for(fn: Any, n: int, executor: Any = None) -> None:
+    """``fn(0), ..., fn(n - 1)``: ``fn(0)`` on the calling thread, the rest on ``executor``.
 
     Meant for kernels that release the GIL (SciPy sparse products, large NumPy
-    ufuncs) writing disjoint slices of preallocated outputs.  Exceptions propagate
-    once every task has finished.
+    ufuncs) writing disjoint slices of preallocated outputs.  Without an executor a
+    pool is made for this call and shut down after it (no module-level state).
+    Exceptions propagate once every task has finished.
     """
-    global _POOL, _POOL_SIZE
     if n <= 1:
         if n == 1:
             fn(0)
         return
-    with _POOL_LOCK:
-        if _POOL_SIZE < n - 1:  # grow (the old pool's idle threads exit when it is collected)
-            _POOL, _POOL_SIZE = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="lowrank_lab"), n - 1
-        futures = [_POOL.submit(fn, i) for i in range(1, n)]
+    if executor is None:
+        with ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="lowrank_lab") as pool:
+            _parallel_for(fn, n, pool)
+        return
+    futures = [executor.submit(fn, i) for i in range(1, n)]
     try:
         fn(0)
     finally:
         wait(futures)
     for f in futures:
         f.result()
+
+
+#: Largest ``k`` at which the packed (SciPy sparse) normal equations beat the padded
+#: batched GEMMs when Numba is not installed (with Numba the compiled packed kernel
+#: wins at every ``k``: 2.6-3.3x at k = 32-128).  The one place this rule lives.
+PACKED_MAX_K = 16
+
+#: Target bytes of packed factor rows per cache block in the exact NumPy kernel.
+CACHE_BLOCK_BYTES = 1 << 17
+
+
+class KernelPlan:
+    """How one alternating-minimization run solves its half-steps; owns its thread pool.
+
+    Built once per run by :func:`altmin_kernel_plan`: the normal-equation kernel
+    (``method``: ``"packed"`` or ``"padded"``), whether a padded layout is needed,
+    the cache blocking of the packed kernel (``block_rows``), and the threads.  The
+    plan's executor is created on first use and shut down by :meth:`close` (or on
+    leaving a ``with`` block), so the library keeps no module-level pool.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with altmin_kernel_plan(4, (100, 80), np, solve="exact", n_threads=1) as plan:
+    ...     plan.method, plan.need_layout, plan.block_rows
+    ('packed', False, 1638)
+    """
+
+    def __init__(self, *, method: str, need_layout: bool, block_rows: int | None, n_threads: int) -> None:
+        self.method = method
+        self.need_layout = need_layout
+        self.block_rows = block_rows
+        self.n_threads = n_threads
+        self._executor: Any = None
+
+    @property
+    def executor(self) -> Any:
+        """The plan's thread pool (``n_threads - 1`` workers), or None when serial."""
+        if self.n_threads <= 1:
+            return None
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.n_threads - 1, thread_name_prefix="lowrank_lab")
+        return self._executor
+
+    def blocks(self, indptr: Any, indices: Any, n_cols: int) -> BlockedCSR | None:
+        """The :func:`blocked_csr` plan of one side (None when the kernels need none)."""
+        if self.block_rows is None:
+            return None
+        return blocked_csr(indptr, indices, n_cols, block_cols=self.block_rows, n_threads=self.n_threads,
+                           executor=self.executor)
+
+    def close(self) -> None:
+        """Shut the thread pool down (idempotent)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def __enter__(self) -> KernelPlan:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"KernelPlan(method={self.method!r}, need_layout={self.need_layout}, "
+                f"block_rows={self.block_rows}, n_threads={self.n_threads})")
+
+
+def altmin_kernel_plan(k: int, shape: tuple[int, int], xp: ModuleType, *, solve: str = "exact",
+                       kernel: str = "auto", n_threads: int = 1) -> KernelPlan:
+    """Choose the kernels of an alternating-minimization run (see :class:`KernelPlan`).
+
+    ``kernel="auto"``: on NumPy, the packed kernel (compiled when Numba is installed)
+    at every ``k`` with Numba, else up to :data:`PACKED_MAX_K`; the padded batched
+    GEMMs otherwise (and on other backends).  The compiled CG kernel needs only the
+    plan's segment ranges (one column block).
+    """
+    k = check_int(k, "k", low=1)
+    if kernel not in ("auto", "packed", "padded"):
+        raise ValueError(f"kernel must be one of ('auto', 'packed', 'padded'), got {kernel!r}")
+    if solve not in ("exact", "cg"):
+        raise ValueError(f"solve must be one of ('exact', 'cg'), got {solve!r}")
+    numpy = backend.is_numpy(xp)
+    small_k = k <= PACKED_MAX_K or has_compiled_kernels()
+    need_layout = kernel == "padded" or (kernel == "auto" and solve == "exact" and not (numpy and small_k))
+    packed_numpy = solve == "exact" and not need_layout and kernel != "padded" and numpy
+    compiled_cg = solve == "cg" and numpy and has_compiled_kernels()
+    if packed_numpy:
+        block_rows = max(64, CACHE_BLOCK_BYTES // (8 * k * (k + 1) // 2))
+    else:
+        block_rows = max(shape) if compiled_cg else None
+    method = "padded" if need_layout and solve == "exact" else "packed"
+    return KernelPlan(method=method, need_layout=need_layout, block_rows=block_rows,
+                      n_threads=check_int(n_threads, "n_threads", low=1) if block_rows is not None else 1)
 
 
 def _host_ints(x: Any) -> Any:
@@ -293,7 +384,7 @@ def segment_normal_equations(
 
 def _normal_equations_method(method: str, layout: Any, k: int, xp: ModuleType) -> str:
     if method == "auto":
-        return "padded" if layout is not None and (k > 16 or not backend.is_numpy(xp)) else "packed"
+        return "padded" if layout is not None and (k > PACKED_MAX_K or not backend.is_numpy(xp)) else "packed"
     if method not in ("packed", "padded"):
         raise ValueError(f"method must be one of ('auto', 'packed', 'padded'), got {method!r}")
     return method
@@ -362,7 +453,7 @@ def segment_cg(
     ``F_s^T (F_s p)`` without forming it: ``O(|Omega| k)`` per step instead of
     ``O(|Omega| k^2)``.  A segment whose curvature ``p^T A p`` is not positive, or
     whose residual is zero, stops moving (its step is 0).  This is the inner solve of
-    the approximate AltMin (PAPERS.md C2).
+    the approximate AltMin (Gu, Song, Yin & Zhang 2023, arXiv:2302.11068).
 
     On NumPy with a ``blocks`` plan and Numba installed, a compiled kernel runs the
     plan's segment ranges on parallel threads; otherwise the steps are array
@@ -395,7 +486,8 @@ def segment_cg(
         args = (np.ascontiguousarray(indptr), np.ascontiguousarray(indices), np.ascontiguousarray(factor),
                 np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),
                 np.ascontiguousarray(x0, dtype=np.float64), n_iter)
-        _parallel_for(lambda r: kernel(*args, blocks.ranges[r][0], blocks.ranges[r][1], x), len(blocks.ranges))
+        _parallel_for(lambda r: kernel(*args, blocks.ranges[r][0], blocks.ranges[r][1], x), len(blocks.ranges),
+                      blocks.executor)
         return x
 
     counts = indptr[1:] - indptr[:-1]
@@ -470,7 +562,7 @@ def _least_squares_blocked(plan: BlockedCSR, indptr, indices, factor, values, sh
             if not kernel(*args, start, stop, x):
                 failed.append(r)
 
-        _parallel_for(work, len(plan.ranges))
+        _parallel_for(work, len(plan.ranges), plan.executor)
         if not failed:
             return x
     iu0, iu1, full = _sym_pack_indices(k)
@@ -510,7 +602,7 @@ def _normal_equations_blocked(plan: BlockedCSR, indptr, indices, factor, values,
         if solve:
             x[start:stop] = batched_spd_solve(A_r, b[start:stop])
 
-    _parallel_for(work, len(plan.ranges))
+    _parallel_for(work, len(plan.ranges), plan.executor)
     return x if solve else (A, b)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, NamedTuple
 
-
 from .. import backend
 from .._validation import check_array, check_int
 

@@ -2,7 +2,7 @@
 
 A sensing problem observes an unknown ``n1 x n2`` matrix ``M*`` through ``m``
 linear measurements ``y_i = <A_i, M*> + s_i``.  The operator stores the ``A_i`` as
-the rows of an ``m x (n1 * n2)`` matrix (PAPERS.md, study A2), with ``vec`` the
+the rows of an ``m x (n1 * n2)`` matrix (Xiong, Ding & Du 2024), with ``vec`` the
 row-major (C-order) flattening: ``vec(X)[i * n2 + j] = X[i, j]``.  Then
 
 * ``apply(X) = A @ vec(X)`` (``(n1, n2) -> (m,)``), and

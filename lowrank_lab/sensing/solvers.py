@@ -1,4 +1,4 @@
-"""Solvers for low-rank matrix sensing (studies A and B of PAPERS.md).
+"""Solvers for low-rank matrix sensing (studies A and B; see docs/references.md).
 
 Every solver is a plain function
 ``solver(problem, rank, *, ..., max_iter, tol, callback=None, rng=None,
@@ -21,7 +21,7 @@ history_stride=1, progress=False) -> SolverResult`` on a
 
 Losses (``w`` is the operator's ``loss_weight``: ``1/m`` for Gaussian sensing,
 ``1`` for the fully observed variant; ``r_i = <A_i, model> - y_i``), exactly as
-PAPERS.md A2 and B2:
+Xiong, Ding & Du (2024, arXiv:2310.01769) and Ma & Fattahi (2022, arXiv:2202.08788):
 
 ==========================  ===============================  ==============================================
 model                       loss                             gradient
@@ -58,8 +58,8 @@ import numpy as np
 
 from .. import backend, linalg
 from .._validation import check_callback, check_choice, check_float, check_int
-from ..iteration import progress_bar, quiet_overflow
-from ..results import HistoryRecorder, SolverResult, is_diverged, seed_of
+from ..iteration import Iterate, iterate
+from ..results import HistoryRecorder, SolverResult, seed_of
 from .problems import SensingProblem
 
 __all__ = ["factored_gd", "nuclear_norm_pgd", "scaled_gd", "subgradient_l1"]
@@ -94,7 +94,7 @@ def factored_gd(
     """Gradient descent on a factored model of width ``rank`` with a constant step.
 
     Minimizes ``(w/4) sum_i (<A_i, X X^T> - y_i)^2`` (symmetric) or
-    ``(w/2) sum_i (<A_i, F G^T> - y_i)^2`` (asymmetric), ``w = 1/m`` (PAPERS.md A2).
+    ``(w/2) sum_i (<A_i, F G^T> - y_i)^2`` (asymmetric), ``w = 1/m`` (Xiong, Ding & Du 2024).
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def factored_gd(
     init_scale : float, default 1e-2
         ``alpha`` of the small random initialization.
     one_step_fix : {None, "orthogonal", "rescale"}
-        Asymmetric only.  **Reconstruction (PAPERS.md A2 -- check against the
+        Asymmetric only.  **Reconstruction (of Xiong, Ding & Du 2024 -- check against the
         paper):** once, at iteration ``fix_iteration`` (after the initial phase),
         inject order-one imbalance.  ``"orthogonal"`` adds ``P = (I - Q Q^T) Z`` to
         ``F``, where ``Q`` is an orthonormal basis of ``F``'s current column space
@@ -251,7 +251,7 @@ def scaled_gd(
     damping : float, optional
         ``lambda``.  The plain method uses ``lambda = 0``; for ``k > r`` the Gram
         matrices become near-singular and a small ``lambda`` is needed
-        (**reconstruction -- check against the paper**, PAPERS.md A2).  Default:
+        (**reconstruction -- check against the paper**; Tong, Ma & Chi 2021 treat k = r).  Default:
         0 when ``rank`` is at most the truth's rank, else ``1e-3`` times the top
         singular value of ``w A^*(y)`` (also when the truth is unknown).
     max_iter, tol, check_every, callback, rng, history_stride, record_singular_values, progress
@@ -336,11 +336,11 @@ def subgradient_l1(
 
     Minimizes ``f(U) = (1/m) sum_i |<A_i, U U^T> - y_i|`` with
     ``U <- U - eta_t g``, ``g = (1/m) sum_i sign(r_i) (A_i + A_i^T) U``, from
-    ``U_0 = alpha B_0``, ``(B_0)_ij ~ N(0, 1/d)`` (PAPERS.md B2).  The asymmetric
+    ``U_0 = alpha B_0``, ``(B_0)_ij ~ N(0, 1/d)`` (Ma & Fattahi 2022).  The asymmetric
     variant uses ``F G^T`` with ``g_F = (1/m) sum sign(r_i) A_i G``.
 
     The step size decays geometrically, ``eta_t = step_size * decay^t``
-    (**reconstruction -- check against the paper**, PAPERS.md B2): with a constant
+    (**reconstruction -- check against the paper**, Ma & Fattahi 2022): with a constant
     step the sub-gradients do not vanish and the error has a floor proportional to
     the step; with too fast a decay the iterates freeze before reaching the truth
     (total travel ``step_size / (1 - decay)``).
@@ -520,60 +520,43 @@ def nuclear_norm_pgd(
             s = _keep_top(xp, s, rank)
         return (U * s[None, :]) @ Vt, s
 
-    s_current = xp.zeros((min(n1, n2),), dtype=y.dtype, device=backend.device(y))
+    s0 = xp.zeros((min(n1, n2),), dtype=y.dtype, device=backend.device(y))
 
-    def record(t: int, X: Any, s: Any, loss: Any) -> None:
-        values = {"loss": loss}
+    # state: (X, its singular values, the previous iterate)
+    def measure(it: Iterate) -> Any:
+        X, s, _ = it.state
+        r = op.apply(X) - y
+        it.cache["r"] = r
+        return 0.5 * w * xp.sum(r * r) + reg * xp.sum(xp.abs(s))
+
+    def metrics(it: Iterate) -> dict:
+        X, s, _ = it.state
+        values = {}
         if M is not None:
             values["relative_error"] = xp.linalg.matrix_norm(X - M) / M_norm
         values["rank"] = xp.sum(xp.astype(s > 0, xp.int64))
-        recorder.record(t, **values)
+        return values
 
-    stop_reason = "max_iter"
-    reference_loss: float | None = None
-    last_good = X
-    converged = False
-    t = 0
-    bar = progress_bar(max_iter, progress, "nuclear_norm_pgd")
-    with quiet_overflow():
-        for t in range(max_iter + 1):
-            r = op.apply(X) - y
-            loss = 0.5 * w * xp.sum(r * r) + reg * xp.sum(xp.abs(s_current))
-            stop = "converged" if converged else None
-            if stop is None and (t % check_every == 0 or t == max_iter):
-                host_loss = float(loss)
-                if reference_loss is None:
-                    reference_loss = host_loss
-                if is_diverged(host_loss, reference_loss):
-                    stop = "diverged"
-                else:
-                    last_good = X
-            if stop is None and callback is not None and callback(
-                t, {"factors": (X,), "loss": loss, "step_size": step_size}
-            ):
-                stop = "callback"
-            if stop is None and t == max_iter:
-                stop = "max_iter"
-            if recorder.due(t) or stop is not None:
-                record(t, X, s_current, loss)
-            if stop is not None:
-                stop_reason = stop
-                break
-            grad = w * op.adjoint(r)
-            try:
-                X_new, s_new = prox(X - step_size * grad)
-            except (ValueError, RuntimeError, ArithmeticError):  # SVD of non-finite data
-                stop_reason = "diverged"
-                break
-            if (t + 1) % check_every == 0:
-                change = float(xp.linalg.matrix_norm(X_new - X))
-                size = float(xp.linalg.matrix_norm(X))
-                converged = math.isfinite(change) and change <= tol * max(size, 1e-12)
-            X, s_current = X_new, s_new
-            bar.update(1)
-    bar.close()
-    if stop_reason == "diverged":
-        X = last_good
+    def check(it: Iterate) -> str | None:
+        X, _, X_prev = it.state
+        if X_prev is None:
+            return None
+        change = float(xp.linalg.matrix_norm(X - X_prev))
+        size = float(xp.linalg.matrix_norm(X_prev))
+        return "converged" if math.isfinite(change) and change <= tol * max(size, 1e-12) else None
+
+    def step(it: Iterate) -> tuple:
+        X = it.state[0]
+        it.loss  # noqa: B018 - fills the residual
+        X_new, s_new = prox(X - step_size * (w * op.adjoint(it.cache["r"])))
+        return X_new, s_new, X
+
+    outcome = iterate(
+        (X, s0, None), step, loss=measure, factors=lambda st: _factor_from_matrix(st[0], psd), recorder=recorder,
+        metrics=metrics, check=check, max_iter=max_iter, check_every=check_every, callback=callback,
+        progress=progress, desc="nuclear_norm_pgd", expose={"step_size": lambda it: step_size},
+    )
+    X, t, stop_reason = outcome.state[0], outcome.n_iter, outcome.stop_reason
     F, G = _factor_from_matrix(X, psd)
     params = {"rank": rank, "reg": reg, "step_size": step_size, "psd": psd, "max_iter": max_iter, "tol": tol}
     return recorder.result(
@@ -738,7 +721,7 @@ def _run_factored(
     y_norm = y_norm if y_norm > 0 else 1.0
     k = setup.rank
     eye = xp.eye(k, dtype=y.dtype, device=backend.device(y)) if damping is not None else None
-    # loss and gradient constants (PAPERS.md A2, B2)
+    # loss and gradient constants (Xiong, Ding & Du 2024; Ma & Fattahi 2022)
     if loss == "l2":
         loss_coef = w / 4.0 if symmetric else w / 2.0
         grad_coef = w
@@ -776,8 +759,8 @@ def _run_factored(
             gG = _right_solve(xp, gG, xp.matrix_transpose(F) @ F + damping * eye)
         return gF, gG
 
-    def record(t: int, fs: tuple, P: Any, r: Any, lval: Any, eta: float) -> None:
-        values: dict[str, Any] = {"loss": lval}
+    def record(fs: tuple, P: Any, r: Any, eta: float) -> dict:
+        values: dict[str, Any] = {}
         if M is not None:
             values["relative_error"] = xp.linalg.matrix_norm(P - M) / M_norm
         values["relative_residual"] = xp.linalg.vector_norm(r) / y_norm
@@ -800,66 +783,53 @@ def _run_factored(
                     values[f"sigma_f_{i + 1}"] = svf[i]
                 for i in range(k):
                     values[f"sigma_g_{i + 1}"] = svg[i]
-        recorder.record(t, **values)
+        return values
 
-    stop_reason = "max_iter"
-    reference_loss: float | None = None
-    last_good = factors
-    grads: tuple = ()
-    t = 0
-    bar = progress_bar(max_iter, progress, solver)
-    with quiet_overflow():
-        for t in range(max_iter + 1):
-            if fix is not None and t == fix.iteration:
-                factors = fix.apply(*factors)
-            eta = schedule(t)
-            P = model(factors)
-            r = op.apply(P) - y
-            lval = loss_value(r)
-            S = None
-            stop = None
-            if t % check_every == 0 or t == max_iter:
-                host_loss = float(lval)
-                if reference_loss is None:
-                    reference_loss = host_loss
-                if is_diverged(host_loss, reference_loss):
-                    stop = "diverged"
-                else:
-                    last_good = factors
-                    if loss == "l2":
-                        if math.sqrt(max(host_loss / loss_coef, 0.0)) / y_norm <= tol:
-                            stop = "converged"
-                    else:
-                        S = backproject(r)
-                        grads = gradients(factors, S)
-                        step = eta * math.sqrt(sum(float(xp.sum(g * g)) for g in grads))
-                        size = math.sqrt(sum(float(xp.sum(f * f)) for f in factors))
-                        if step <= tol * max(size, 1e-300):
-                            stop = "converged"
-            if stop is None and callback is not None and callback(
-                t, {"factors": factors, "loss": lval, "step_size": eta}
-            ):
-                stop = "callback"
-            if stop is None and t == max_iter:
-                stop = "max_iter"
-            if recorder.due(t) or stop is not None:
-                try:
-                    record(t, factors, P, r, lval, eta)
-                except (ValueError, RuntimeError, ArithmeticError):  # SVD of non-finite factors
-                    recorder.record(t, loss=lval)
-            if stop is not None:
-                stop_reason = stop
-                break
-            if S is None:
-                S = backproject(r)
-                grads = gradients(factors, S)
-            factors = tuple(f - eta * g for f, g in zip(factors, grads))
-            bar.update(1)
-    bar.close()
-    if stop_reason == "diverged":
-        factors = last_good
-    return recorder.result(factors=factors, n_iter=t, stop_reason=stop_reason, seed=seed, solver=solver,
-                           params=params)
+    def measure(it: Iterate) -> Any:
+        P = model(it.state)
+        r = op.apply(P) - y
+        it.cache["P"], it.cache["r"] = P, r
+        return loss_value(r)
+
+    def grads_of(it: Iterate) -> tuple:
+        if "grads" not in it.cache:
+            it.loss  # noqa: B018 - fills the residual
+            it.cache["grads"] = gradients(it.state, backproject(it.cache["r"]))
+        return it.cache["grads"]
+
+    def check(it: Iterate) -> str | None:
+        if loss == "l2":
+            converged = math.sqrt(max(float(it.loss) / loss_coef, 0.0)) / y_norm <= tol
+        else:
+            eta = schedule(it.iteration)
+            step = eta * math.sqrt(sum(float(xp.sum(g * g)) for g in grads_of(it)))
+            size = math.sqrt(sum(float(xp.sum(f * f)) for f in it.state))
+            converged = step <= tol * max(size, 1e-300)
+        return "converged" if converged else None
+
+    def metrics(it: Iterate) -> dict:
+        it.loss  # noqa: B018 - fills the model and residual
+        try:
+            return record(it.state, it.cache["P"], it.cache["r"], schedule(it.iteration))
+        except (ValueError, RuntimeError, ArithmeticError):  # SVD of non-finite factors
+            return {}
+
+    def step(it: Iterate) -> tuple:
+        eta = schedule(it.iteration)
+        new = tuple(f - eta * g for f, g in zip(it.state, grads_of(it)))
+        if fix is not None and it.iteration + 1 == fix.iteration:
+            new = fix.apply(*new)
+        return new
+
+    if fix is not None and fix.iteration == 0:
+        factors = fix.apply(*factors)
+    outcome = iterate(
+        factors, step, loss=measure, factors=lambda fs: fs, recorder=recorder, metrics=metrics, check=check,
+        max_iter=max_iter, check_every=check_every, callback=callback, progress=progress, desc=solver,
+        expose={"step_size": lambda it: schedule(it.iteration)},
+    )
+    return recorder.result(factors=outcome.state, n_iter=outcome.n_iter, stop_reason=outcome.stop_reason, seed=seed,
+                           solver=solver, params=params)
 
 
 # --------------------------------------------------------------------------- #

@@ -24,6 +24,7 @@ lives in :mod:`lowrank_lab.analysis`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -31,13 +32,14 @@ import numpy as np
 import pandas as pd
 
 from .. import backend
+from .._validation import check_choice, check_options
 from ..analysis import iterations_to, late_phase_rate, loglog_slope
 from ..matrices import low_rank_matrix
 from .problems import fully_observed, gaussian_sensing
-from .solvers import factored_gd, nuclear_norm_pgd, scaled_gd, subgradient_l1
+from .registry import SOLVERS
 
 __all__ = [
-    "SOLVERS",
+    "STUDY_SETTINGS",
     "iterations_to",
     "late_phase_rate",
     "loglog_slope",
@@ -47,9 +49,6 @@ __all__ = [
     "sensing_summary_trial",
 ]
 
-#: Solver names understood by the trials.  ``"l2_gd"`` is study B's l2 baseline:
-#: GD on ``(1/2m) sum r_i^2`` over ``U U^T``, i.e. :func:`factored_gd` with twice the step.
-SOLVERS = ("factored_gd", "scaled_gd", "subgradient_l1", "l2_gd", "nuclear_norm_pgd")
 
 
 # --------------------------------------------------------------------------- #
@@ -90,6 +89,12 @@ def make_problem(
     return gaussian_sensing(truth, int(n_measurements), symmetric=symmetric_sensing, rng=data_rng, **noise)
 
 
+#: The sensing studies' common settings, filled in for the options a solver accepts when a
+#: config does not give them (small random initialization of scale 1e-2, step 0.1, the
+#: l1 method's decay 0.99, the convex baseline's weight 1e-3).
+STUDY_SETTINGS = {"init": "small_random", "init_scale": 1e-2, "step_size": 0.1, "decay": 0.99, "reg": 1e-3}
+
+
 def run_config(
     *,
     solver: str,
@@ -103,68 +108,58 @@ def run_config(
     outlier_fraction: float = 0.0,
     outlier_scale: float = 100.0,
     noise_std: float = 0.0,
-    parameterization: str | None = None,
-    init: str = "small_random",
-    init_scale: float = 1e-2,
-    step_size: float = 0.1,
-    decay: float = 0.99,
-    damping: float | None = None,
-    reg: float = 1e-3,
-    one_step_fix: str | None = None,
-    fix_iteration: int = 500,
-    fix_scale: float = 1.0,
     max_iter: int = 1000,
     tol: float = 1e-13,
     history_stride: int = 10,
-    record_singular_values: bool = True,
     seed: int = 0,
     xp: Any = None,
+    **options: Any,
 ) -> Any:
     """Build the problem of a config (:func:`make_problem`) and run ``solver`` on it.
 
     Parameters
     ----------
-    solver : {"factored_gd", "scaled_gd", "subgradient_l1", "l2_gd", "nuclear_norm_pgd"}
-        ``"l2_gd"`` is study B's l2 baseline, GD on ``(1/2m) sum r_i^2`` over
-        ``U U^T`` (``factored_gd`` with ``2 * step_size``; asymmetric models:
-        the same loss, so the step is used as given).
+    solver : str
+        A name of :data:`lowrank_lab.sensing.SOLVERS`.
     width : int
         Factor width ``k`` (``r'`` in study B); the rank cap of ``nuclear_norm_pgd``
         (``width >= n`` for no cap).
-    Other keys
-        Those of :func:`make_problem` and of the solvers; keys a solver does not use
-        are ignored (``decay`` is for ``subgradient_l1``, ``damping`` for
-        ``scaled_gd``, ``reg`` for ``nuclear_norm_pgd``, ``one_step_fix`` for
-        ``factored_gd``).
+    n, rank, n_measurements, condition_number, psd, symmetric_sensing, outlier_fraction, outlier_scale, noise_std
+        The problem (:func:`make_problem`).
+    max_iter, tol, history_stride
+        Passed to the solver (defaults 1000, 1e-13, 10).
+    seed : int
+        Split into the streams ``truth``, ``data`` and ``init``
+        (:func:`lowrank_lab.backend.trial_streams`).
+    **options
+        Keyword options of the solver (e.g. ``step_size``, ``decay``, ``parameterization``,
+        ``one_step_fix``).  A key the solver does not take is refused with a
+        ``TypeError`` naming it.  :data:`STUDY_SETTINGS` fills the studies' common
+        settings for the options the solver accepts and the config leaves out.
 
     Returns
     -------
     (SensingProblem, SolverResult)
+
+    Notes
+    -----
+    Study B's l2 baseline, GD on ``(1/2m) sum r_i^2`` over ``U U^T``, is
+    ``factored_gd`` (whose symmetric loss is ``(1/4m) sum r_i^2``) with twice the step.
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    check_choice(solver, "solver", tuple(SOLVERS))
+    fn = SOLVERS[solver]
+    options = check_options(fn, options, "config", exclude=("rng",))
+    for key, value in STUDY_SETTINGS.items():
+        if key in inspect.signature(fn).parameters:
+            options.setdefault(key, value)
     problem = make_problem(
         n=n, rank=rank, n_measurements=n_measurements, condition_number=condition_number, psd=psd,
         symmetric_sensing=symmetric_sensing, outlier_fraction=outlier_fraction, outlier_scale=outlier_scale,
         noise_std=noise_std, seed=seed, xp=xp,
     )
-    _, _, init_rng = _streams(seed)
-    common = {"max_iter": max_iter, "tol": tol, "rng": init_rng, "history_stride": history_stride}
-    factored = {"parameterization": parameterization, "init": init, "init_scale": init_scale,
-                "record_singular_values": record_singular_values}
-    if solver == "factored_gd":
-        result = factored_gd(problem, width, step_size=step_size, one_step_fix=one_step_fix,
-                             fix_iteration=fix_iteration, fix_scale=fix_scale, **factored, **common)
-    elif solver == "l2_gd":
-        sym = parameterization == "symmetric" or (parameterization is None and problem.psd)
-        result = factored_gd(problem, width, step_size=2.0 * step_size if sym else step_size, **factored, **common)
-    elif solver == "scaled_gd":
-        result = scaled_gd(problem, width, step_size=step_size, damping=damping, **factored, **common)
-    elif solver == "subgradient_l1":
-        result = subgradient_l1(problem, width, step_size=step_size, decay=decay, **factored, **common)
-    else:
-        cap = None if width >= n else width
-        result = nuclear_norm_pgd(problem, cap, reg=reg, **common)
+    width_arg = (None if width >= n else width) if solver == "nuclear_norm_pgd" else width
+    result = fn(problem, width_arg, max_iter=max_iter, tol=tol, history_stride=history_stride,
+                rng=_streams(seed).init, **options)
     return problem, result
 
 
@@ -256,10 +251,8 @@ def sensing_summary_trial(
 # --------------------------------------------------------------------------- #
 # helpers
 # --------------------------------------------------------------------------- #
-def _streams(seed: Any) -> list[np.random.Generator]:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return backend.spawn_generators(np.random.SeedSequence(int(seed)), 3)
+def _streams(seed: Any) -> Any:
+    return backend.trial_streams(seed, "truth", "data", "init")
 
 
 def _on_grid(history: pd.DataFrame, max_iter: int, stride: int, points: int) -> pd.DataFrame:

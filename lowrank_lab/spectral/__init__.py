@@ -1,6 +1,6 @@
 """Spectral metrics: ranks, subspace angles, intruder dimensions, ESDs, Marchenko-Pastur and power-law fits.
 
-One documented definition per metric (PAPERS.md, study D), validated on spectra
+One documented definition per metric (study D; the papers are in docs/references.md), validated on spectra
 with known answers in ``tests/test_spectral.py``.
 
 Conventions

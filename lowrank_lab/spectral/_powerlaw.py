@@ -259,7 +259,7 @@ def powerlaw_alpha(
 ) -> PowerLawFit:
     """Power-law exponent of the ESD tail: Clauset-Shalizi-Newman MLE with the KS-chosen ``xmin``.
 
-    As WeightWatcher (PAPERS.md D3), on the eigenvalues ``lambda > min_eigenvalue``
+    As WeightWatcher (Martin & Mahoney 2021; Clauset, Shalizi & Newman 2009), on the eigenvalues ``lambda > min_eigenvalue``
     of :func:`esd` (or the given eigenvalues): for each candidate
     ``xmin = lambda_(i)`` (each distinct value with at least two points at or
     above it), ``alpha = 1 + n / sum_{lambda_j >= xmin} ln(lambda_j / xmin)``;
@@ -276,7 +276,7 @@ def powerlaw_alpha(
     whose bound can still beat the best exact value, so the chosen ``xmin`` is
     exactly the full scan's.  The eigenvalues move to NumPy once, at the start.
 
-    **Fingers** (``fix_fingers=True``; pitfall (i) of PAPERS.md D3).  A reference
+    **Fingers** (``fix_fingers=True``; a known pitfall of HT-SR fits).  A reference
     exponent ``beta = alpha_ref - 1`` is fitted (truncated, see below) without the
     top ``max_fingers`` eigenvalues.  Under a power-law tail the scaled top
     log-spacings ``T_j = j (ln lambda_(j) - ln lambda_(j+1))`` (``lambda_(1)``

@@ -18,7 +18,7 @@ from .._validation import check_array, check_float, check_int
 def esd(W: Any) -> Any:
     """Empirical spectral density: eigenvalues of ``X = W^T W / N`` (descending, in ``W``'s namespace).
 
-    Normalization (fixed here, PAPERS.md D3): ``W`` is N x M with ``N >= M``
+    Normalization (fixed here; Martin & Mahoney 2021 use the same ESD): ``W`` is N x M with ``N >= M``
     (a wide ``W`` is transposed first), ``X = W^T W / N`` is M x M, and the
     eigenvalues are ``lambda_i = sigma_i^2 / N``.  For i.i.d. entries of variance
     ``s^2`` the ESD then follows Marchenko-Pastur with aspect ratio ``Q = N / M``

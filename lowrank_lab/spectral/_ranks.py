@@ -64,7 +64,7 @@ def singular_vectors(W: Any, side: str = "left", k: int | None = None) -> Any:
     """Orthonormal singular vectors of ``W`` as columns, ordered by singular value.
 
     Uses :func:`lowrank_lab.linalg.svd` (thin SVD, deterministic signs).  For LoRA
-    factors (PAPERS.md D2.9): an ``A`` factor (r x n) is compared through its
+    factors (Hu et al. 2021, arXiv:2106.09685, §7): an ``A`` factor (r x n) is compared through its
     **right** vectors (n x r), a ``B`` factor (m x r) through its **left** vectors.
 
     Parameters
@@ -234,7 +234,7 @@ def energy_rank(W: Any, energy: float = 0.9, *, rtol: float | None = None) -> in
     W : array, shape (m, n) or (q,)
         Matrix or singular values.
     energy : float in (0, 1], default 0.9
-        Energy fraction ``tau`` (PAPERS.md uses 0.9, and 0.99 for SVFit).
+        Energy fraction ``tau`` (0.9 by default; SVFit keeps 0.99).
     rtol : float, optional
         Relative slack on the target, which absorbs round-off when the target is hit
         exactly (flat spectra): the condition is
@@ -328,7 +328,7 @@ def spectral_entropy(W: Any, *, rtol: float | None = None) -> float:
 
 
 def welore_prune_rank(W: Any, tau: float) -> int:
-    """WeLore's per-matrix rank-pruning count (reference-code rule, PAPERS.md D3; uses sigma).
+    """WeLore's per-matrix rank-pruning count (reference-code rule of Jaiswal et al. 2024, arXiv:2407.11239; uses sigma).
 
     With ``s~_i = (sigma_i - sigma_min) / (sigma_max - sigma_min)`` over all
     ``q = min(m, n)`` singular values, ``k_prune = #{s~_i < tau}``: the number of

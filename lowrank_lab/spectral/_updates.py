@@ -53,7 +53,7 @@ def _check_eps(eps: Any) -> tuple[Any, bool]:
 
 
 def intruder_dimensions(W_tuned: Any, W_base: Any, k: int = 10, eps: Any = 0.5) -> IntruderResult:
-    """Intruder dimensions (Shuttleworth et al. 2024, reference-code convention; PAPERS.md D2.11).
+    """Intruder dimensions (Shuttleworth et al. 2024, arXiv:2410.21228, reference-code convention).
 
     ``U`` = left singular vectors of the **merged** tuned matrix ``W_tuned = W0 + dW``
     (out x in layout), ``U0`` = all thin-SVD left singular vectors of ``W_base``.
