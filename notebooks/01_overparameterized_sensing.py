@@ -85,15 +85,10 @@ import numpy as np
 import pandas as pd
 
 from lowrank_lab import backend
+from lowrank_lab.analysis import crossover, iterations_to, late_phase_rate, loglog_slope, verdict
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, plot_band, savefig, use_style
-from lowrank_lab.sensing.trials import (
-    iterations_to,
-    late_phase_rate,
-    loglog_slope,
-    sensing_curve_trial,
-    sensing_summary_trial,
-)
+from lowrank_lab.sensing.trials import sensing_curve_trial, sensing_summary_trial
 
 use_style()
 xp = backend.get_namespace()
@@ -104,10 +99,6 @@ M = M_FACTOR * N * RANK
 BASE = {"n": N, "rank": RANK, "n_measurements": M, "condition_number": 2.0, "symmetric_sensing": False,
         "solver": "factored_gd", "step_size": 0.1, "max_iter": T_SENSING, "tol": 1e-13}
 PSTYLE = {"symmetric": dict(color=PALETTE[1]), "asymmetric": dict(color=PALETTE[0])}
-
-
-def verdict(ok):
-    return "REPRODUCED" if ok else "NOT reproduced"
 
 
 def trim(frame):
@@ -214,14 +205,12 @@ fullc = run_sweep("01_full_curves", full_grid, sensing_curve_trial, seeds=CURVE_
 assert (fullc["status"] == "ok").all()
 
 
-def crossover(frame, alpha):
-    """First grid iteration after which the median asymmetric error stays below the symmetric one."""
+def median_crossover(frame, alpha):
+    """First grid iteration from which the median asymmetric error stays below the symmetric one."""
     med = {p: frame[(frame["parameterization"] == p) & (frame["init_scale"] == alpha)]
            .groupby("iteration")["relative_error"].median() for p in ("symmetric", "asymmetric")}
-    behind = med["asymmetric"] >= med["symmetric"]
-    if behind.iloc[-1]:
-        return np.inf
-    return float(behind.index[behind.values].max()) if behind.any() else 0.0
+    both = pd.concat(med, axis=1).dropna()
+    return crossover(both.index, both["asymmetric"], both["symmetric"])
 
 
 a2 = curves[curves["width"] == 4]
@@ -262,7 +251,7 @@ a2_results = {}
 for name, frame, curves_frame in (("Gaussian, T=2e4", finals, a2), ("fully observed, T=1e5", finals_full, fullc)):
     paired = frame.pivot_table(index=["init_scale", "seed"], columns="parameterization", values="final_error")
     wins = (paired["asymmetric"] < paired["symmetric"]).groupby("init_scale").mean()
-    cross = {a: crossover(curves_frame, a) for a in ALPHAS}
+    cross = {a: median_crossover(curves_frame, a) for a in ALPHAS}
     a2_results[name] = (wins, cross)
     print(f"{name}: fraction of seeds where FGᵀ ends below XXᵀ, per α: {wins.round(2).to_dict()}")
     print(f"    crossover iteration t× per α: {cross}")

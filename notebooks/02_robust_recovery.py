@@ -78,6 +78,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 
 from lowrank_lab import backend
+from lowrank_lab.analysis import verdict
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, plot_band, savefig, use_style
 from lowrank_lab.sensing.trials import sensing_curve_trial, sensing_summary_trial
@@ -91,10 +92,6 @@ print(f"backend: {backend.backend_name(xp)}, smoke: {SMOKE}")
 M = 8 * D * R
 BASE = {"n": D, "rank": R, "n_measurements": M, "psd": True, "max_iter": T, "tol": 1e-13,
         "history_stride": 50, "record_singular_values": False}
-
-
-def verdict(ok):
-    return "REPRODUCED" if ok else "NOT reproduced"
 
 
 def check(frame):

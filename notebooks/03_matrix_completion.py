@@ -87,6 +87,7 @@ import numpy as np
 import pandas as pd
 
 from lowrank_lab import backend, completion, datasets
+from lowrank_lab.analysis import transition_point, verdict
 from lowrank_lab.completion import trials as completion_trials
 from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, fit_line, savefig, seed_summary, use_style
@@ -98,9 +99,9 @@ xp = backend.get_namespace()
 T_START = time.perf_counter()
 
 
-def verdict(claim, ok, detail):
-    """Print whether a claim of the brief is reproduced, with the numbers behind the verdict."""
-    print(f"[{'REPRODUCED' if ok else 'NOT REPRODUCED'}] {claim}: {detail}")
+def report(claim, ok, detail):
+    """Print whether a claim is reproduced (lowrank_lab.analysis.verdict), with the numbers behind it."""
+    print(f"[{verdict(ok)}] {claim}: {detail}")
 
 
 print(f"backend: {backend.backend_name(xp)}, smoke: {SMOKE}")
@@ -172,16 +173,7 @@ prob = pt.groupby(["solver", "rank", "oversampling"], as_index=False).agg(
 
 def transition(df):
     """Oversampling ratio where the success probability first reaches 1/2 (log-linear interpolation)."""
-    df = df.sort_values("oversampling")
-    x, y = np.log(df["oversampling"].to_numpy()), df["success"].to_numpy()
-    above = np.flatnonzero(y >= 0.5)
-    if above.size == 0:
-        return np.nan
-    i = above[0]
-    if i == 0:
-        return float(np.exp(x[0]))
-    t = (0.5 - y[i - 1]) / (y[i] - y[i - 1])
-    return float(np.exp(x[i - 1] + t * (x[i] - x[i - 1])))
+    return transition_point(df["oversampling"], df["success"], level=0.5, log_x=True)
 
 
 boundary = (prob.groupby(["solver", "rank"]).apply(transition, include_groups=False)
@@ -239,13 +231,13 @@ print(f"transitions at k = {VARIANT_RANK}:", var_b.round(2).to_dict())
 base_b = boundary[boundary["rank"] == BASELINE_RANK].set_index("solver")["ratio_50"]
 print(f"transitions at k = {BASELINE_RANK}:", base_b.round(2).to_dict())
 if len(valid) >= 2:
-    verdict("phase boundary moves roughly in proportion to k", 0.6 <= slope_exact <= 1.4,
+    report("phase boundary moves roughly in proportion to k", 0.6 <= slope_exact <= 1.4,
             f"|Omega|_50 ~ k^{slope_exact:.2f}; in dof units {valid['exact'].round(2).to_dict()}")
 step = max(RATIOS[i + 1] / RATIOS[i] for i in range(len(RATIOS) - 1))
-verdict("CG-2 boundary coincides with exact (within one grid step)",
+report("CG-2 boundary coincides with exact (within one grid step)",
         bool(np.all(np.abs(np.log(gap)) <= np.log(step) + 1e-9)), f"ratios {gap.round(2).to_dict()}")
 eps_gap = {v: float(var_b.get(v, np.nan) / var_b.get("exact", np.nan)) for v in ("eps0.001", "eps0.01", "cg1", "cg4")}
-verdict("small-epsilon boundaries coincide with exact (floor-adjusted success)",
+report("small-epsilon boundaries coincide with exact (floor-adjusted success)",
         all(abs(np.log(eps_gap[v])) <= np.log(step) + 1e-9 for v in ("eps0.001", "eps0.01")),
         f"transition ratios to exact: { {k: round(v, 2) for k, v in eps_gap.items()} }")
 
@@ -296,9 +288,9 @@ plt.show()
 print("linear rates (error ratio per sweep):", {k: round(v, 3) for k, v in rates.items()})
 print("error floors / epsilon:", {k: round(v / float(k[3:]), 3) for k, v in floors.items()})
 ratios_eps = [v / float(k[3:]) for k, v in floors.items()]
-verdict("with injected epsilon, linear convergence to a floor proportional to epsilon",
+report("with injected epsilon, linear convergence to a floor proportional to epsilon",
         max(ratios_eps) / min(ratios_eps) < 3, f"floor/epsilon in [{min(ratios_eps):.2f}, {max(ratios_eps):.2f}]")
-verdict("warm-started CG converges linearly (to round-off), at most slightly slower than exact",
+report("warm-started CG converges linearly (to round-off), at most slightly slower than exact",
         all(v < 1 for v in rates.values()) and rates.get("cg2", 1) <= 1.25 * rates["exact"],
         f"rates { {k: round(v, 3) for k, v in rates.items()} }")
 
@@ -350,7 +342,7 @@ print({k: round(v, 2) for k, v in slopes.items()})
 print(timing[["solve", "rank", "time_per_sweep_s", "best_sweep_s", "ops_per_sweep", "gflops"]].round(4).to_string())
 crossing = timing.pivot(index="rank", columns="solve", values="best_sweep_s")
 faster = crossing.index[crossing["cg"] < crossing["exact"]].tolist()
-verdict("time slope ~2 (exact) vs at most ~1 (CG) at large k",
+report("time slope ~2 (exact) vs at most ~1 (CG) at large k",
         1.5 <= slopes["exact"] and slopes["cg"] <= 1.3,
         f"time slopes {slopes['exact']:.2f} / {slopes['cg']:.2f}, op-count slopes {slopes['exact_ops']:.2f} / "
         f"{slopes['cg_ops']:.2f}; CG-2 faster than exact at k = {faster or 'none of the measured k'}")
@@ -451,7 +443,7 @@ savefig(fig, "03_coherence")
 plt.show()
 print(coh_sum.round(3).to_string())
 first, last_ = coh_sum.iloc[0], coh_sum.iloc[-1]
-verdict("coherent truths fail where incoherent ones succeed", first["success"] >= 0.8 and last_["success"] <= 0.2,
+report("coherent truths fail where incoherent ones succeed", first["success"] >= 0.8 and last_["success"] <= 0.2,
         f"mu {first['mu']:.1f} -> success {first['success']:.2f}; "
         f"mu {last_['mu']:.1f} -> success {last_['success']:.2f}")
 
@@ -565,12 +557,12 @@ print("beats bias-only:", beats)
 print("unregularized ALS test RMSE by rank:", unreg.round(3).to_dict())
 print("ALS lambda=20 test RMSE by rank:   ", reg20.round(3).to_dict())
 regularized = [s_ for s_ in ("als", "altmin_cg", "soft_impute") if s_ in beats]
-verdict("every low-rank method beats bias-only", all(beats.values()), f"{beats}")
-verdict("regularized AltMin/SoftImpute beat bias-only", all(beats[s_] for s_ in regularized),
+report("every low-rank method beats bias-only", all(beats.values()), f"{beats}")
+report("regularized AltMin/SoftImpute beat bias-only", all(beats[s_] for s_ in regularized),
         {s_: round(float(final.loc[s_, "test_rmse"]), 4) for s_ in regularized})
-verdict("unregularized AltMin degrades as k grows",
+report("unregularized AltMin degrades as k grows",
         unreg.iloc[-1] > unreg.iloc[0] and unreg.iloc[0] > bias_rmse, f"{unreg.round(3).to_dict()}")
-verdict("regularized ALS stays flat or U-shaped in k", reg20.max() - reg20.min() < 0.02,
+report("regularized ALS stays flat or U-shaped in k", reg20.max() - reg20.min() < 0.02,
         f"range {reg20.min():.4f}-{reg20.max():.4f}")
 print(f"total notebook time: {time.perf_counter() - T_START:.0f} s")
 
