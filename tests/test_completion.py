@@ -552,3 +552,44 @@ def test_trial_functions_run_at_tiny_sizes():
     with pytest.raises(TypeError, match="cg_iter"):
         trials.convergence_trial(n=40, rank=2, oversampling=4.0, seed=0, cg_iter=2)
     assert trials.variant_label("altmin", "cg", 2) == "cg2" and trials.variant_label("svt") == "svt"
+
+
+@pytest.mark.parametrize("rank, missing", [(2, 0.2), (4, 0.2), (2, 0.5), (4, 0.5), (2, 0.8)])
+def test_soft_impute_default_stop_reaches_the_algorithms_accuracy(rank, missing):
+    """The default stopping rule ends within 2% of the fixed point's error on the missing entries."""
+    truth = low_rank_matrix(80, 60, rank, rng=rank)
+    obs = sample_entries(truth, p=1 - missing, rng=7)
+    M = np.asarray(truth.matrix)
+    Z0 = np.zeros(M.shape)
+    Z0[np.asarray(obs.rows), np.asarray(obs.cols)] = np.asarray(obs.values)
+    reg = np.linalg.norm(Z0, 2) / 50  # fancyimpute's default lambda
+    mask = Z0 == 0
+
+    def missing_error(res):
+        F, G = res.factors
+        return np.linalg.norm((F @ G.T - M)[mask]) / np.linalg.norm(M[mask])
+
+    limit = missing_error(completion.soft_impute(obs, 10, reg=reg, tol=1e-13, max_iter=2500, rng=0))
+    default = completion.soft_impute(obs, 10, reg=reg, rng=0)
+    assert default.stop_reason == "converged"
+    assert missing_error(default) <= 1.02 * limit
+    old_rule = completion.soft_impute(obs, 10, reg=reg, tol=1e-5, max_iter=100, rng=0)  # the R package's defaults
+    if missing >= 0.5:
+        assert missing_error(old_rule) > 1.05 * limit  # why the default changed
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scaled_gd_lambda_recovers_with_rank_above_the_truth(seed):
+    """ScaledGD(lambda) from a small start generalizes with k > r; plain ScaledGD overfits (issue 15)."""
+    truth = low_rank_matrix(100, 80, 3, rng=seed)
+    obs, test = completion.train_test_split(sample_entries(truth, p=0.45, rng=seed + 10), test_fraction=0.2,
+                                            rng=seed)
+    plain = completion.scaled_gd(obs, 8, rng=0, max_iter=600)
+    damped = completion.scaled_gd(obs, 8, init="small_random", rng=0, max_iter=1500)
+    als = completion.altmin(obs, 8, rng=0, max_iter=100)
+    assert damped.params["damping"] > 0 and damped.stop_reason != "diverged"
+    assert completion.mae(damped, test) < 1e-3
+    assert completion.mae(damped, test) < 2 * completion.mae(als, test) + 1e-4
+    assert plain.stop_reason == "diverged" or completion.mae(plain, test) > 20 * completion.mae(damped, test)
+    exact = completion.scaled_gd(obs, 3, init="small_random", rng=0, max_iter=1500)  # k = r: still exact
+    assert exact.stop_reason == "converged" and completion.mae(exact, test) < 1e-8

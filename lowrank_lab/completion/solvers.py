@@ -78,8 +78,8 @@ def soft_impute(
     *,
     reg: float,
     init: Any = "random",
-    max_iter: int = 100,
-    tol: float = 1e-5,
+    max_iter: int = 2000,
+    tol: float = 1e-10,
     truth: Any = None,
     test: Observations | None = None,
     callback: Any = None,
@@ -109,9 +109,17 @@ def soft_impute(
         default is a heuristic).
     init : "random" or SolverResult or (F, G)
         Random orthonormal ``U`` with ``D = I`` (the R package's start), or a warm start.
-    max_iter : int, default 100
-    tol : float, default 1e-5
+    max_iter : int, default 2000
+    tol : float, default 1e-10
         Stop when ``||Z_t - Z_{t-1}||_F^2 / ||Z_{t-1}||_F^2 <= tol`` (the R package's rule).
+        The R package's defaults (``thresh = 1e-5``, ``maxit = 100``) stop far from the
+        algorithm's fixed point: measured on 80 x 60 to 300 x 200 rank-2 to rank-10
+        matrices with 20-80 % of the entries missing and ``reg = sigma_1 / 50``
+        (fancyimpute's default), the error on the missing entries at their stop was 1-5x
+        (median 1.36x) the converged one.  ``tol = 1e-10`` with up to 2000 iterations
+        came within 0.6 % of it in every case (``tests/test_completion.py``); slowly
+        converging problems (many missing entries) take hundreds of iterations, and the
+        stop reason says ``"max_iter"`` when the budget ran out.
     truth, test, callback, rng, history_stride, progress
         As in :func:`altmin`.
 
@@ -463,6 +471,8 @@ def scaled_gd(
     *,
     step_size: float = 0.5,
     init: Any = "spectral",
+    init_scale: float = 1e-3,
+    damping: float | None = None,
     max_iter: int = 500,
     tol: float = 1e-10,
     truth: Any = None,
@@ -473,19 +483,42 @@ def scaled_gd(
     history_stride: int = 1,
     progress: bool = False,
 ) -> SolverResult:
-    """ScaledGD for matrix completion (Tong, Ma, Chi 2021).
+    """ScaledGD for matrix completion (Tong, Ma, Chi 2021), and ScaledGD(lambda) for ``rank`` above the truth's.
 
-    ``L <- L - (step_size/p_hat) P_Omega(L R^T - M) R (R^T R)^{-1}`` and
-    ``R <- R - (step_size/p_hat) P_Omega(L R^T - M)^T L (L^T L)^{-1}`` (simultaneous), from the
-    spectral initialization ``L = U S^{1/2}``, ``R = V S^{1/2}`` of the rank-``k`` SVD of
-    ``P_Omega(M)/p_hat``.  The incoherence projection of the theory is omitted, as
-    in practical code (Tong, Ma & Chi 2021, arXiv:2005.08898).  Per iteration ``O(|Omega| k + (m + n) k^2)``.
+    ``L <- L - (step_size/p_hat) P_Omega(L R^T - M) R (R^T R + lambda I)^{-1}`` and
+    ``R <- R - (step_size/p_hat) P_Omega(L R^T - M)^T L (L^T L + lambda I)^{-1}`` (simultaneous).
+
+    * **ScaledGD** (``init="spectral"``, ``lambda = 0``): from the spectral initialization
+      ``L = U S^{1/2}``, ``R = V S^{1/2}`` of the rank-``k`` SVD of ``P_Omega(M)/p_hat``.  The
+      incoherence projection of the theory is omitted, as in practical code (Tong, Ma &
+      Chi 2021, arXiv:2005.08898).  Meant for ``k`` equal to the true rank: with ``k``
+      above it, it fits the observed entries exactly and the missing ones badly.
+    * **ScaledGD(lambda)** (``init="small_random"``, ``lambda > 0``): Xu, Shen, Chi & Ma (2023),
+      "The Power of Preconditioning in Overparameterized Low-Rank Matrix Sensing", ICML,
+      arXiv:2302.01186: a small random start and a damped preconditioner, for a ``k``
+      that may exceed the true rank.  The paper treats sensing; applying it to
+      completion is this library's choice (**reconstruction**).
+
+    Per iteration ``O(|Omega| k + (m + n) k^2)``.
 
     Parameters
     ----------
     step_size : float, default 0.5
         ``eta`` (the reference setup's value).
-    init : "spectral", "random" or (L0, R0)
+    init : "spectral", "small_random", "random" or (L0, R0)
+        ``"small_random"``: ``L_0, R_0`` with i.i.d. ``N(0, alpha^2 s_1 / m)`` and
+        ``N(0, alpha^2 s_1 / n)`` entries, ``s_1`` the top singular value of
+        ``P_Omega(M)/p_hat`` and ``alpha = init_scale``.  ``"random"``: random orthonormal
+        factors at the scale of the data.
+    init_scale : float, default 1e-3
+        ``alpha`` of ``init="small_random"``.
+    damping : float, optional
+        ``lambda``.  Default: 0, except with ``init="small_random"``, where it is
+        ``0.1 s_1`` (the paper sets ``lambda`` to a small multiple of the signal's
+        smallest singular value, unknown here; reconstruction).  Measured on 100 x 80
+        rank-3 truths, 45 % observed, ``k = 8``, 4 seeds: ``lambda = 0.01 s_1`` diverged
+        twice, ``0.1 s_1`` and ``0.3 s_1`` recovered the held-out entries to mean absolute
+        errors of 2e-4 and 7e-5 (AltMin at ``k = 8``: 5e-4; plain ScaledGD: diverged).
     Others as in :func:`altmin`.
 
     Returns
@@ -517,18 +550,28 @@ def scaled_gd(
     seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
+    s1 = None
     if isinstance(init, str):
-        init = check_choice(init, "init", ("spectral", "random"))
+        init = check_choice(init, "init", ("spectral", "small_random", "random"))
         if init == "spectral":
             U, S, V = _spectral(obs, k, gen)
             root = xp.sqrt(S)
             L, R = U * root[None, :], V * root[None, :]
+        elif init == "small_random":
+            alpha = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False)
+            s1 = float(_spectral(obs, 1, gen)[1][0])
+            L = backend.random_normal((m, k), rng=gen, like=like, scale=alpha * math.sqrt(s1 / m))
+            R = backend.random_normal((n, k), rng=gen, like=like, scale=alpha * math.sqrt(s1 / n))
         else:
             scale = math.sqrt(float(xp.linalg.vector_norm(obs.values)) / math.sqrt(obs.density) / k)
             L = _random_orthonormal((m, k), gen, like) * scale
             R = _random_orthonormal((n, k), gen, like) * scale
     else:
         L, R = _init_pair(init, k, obs.shape, like)
+    if damping is None:
+        damping = 0.1 * s1 if s1 is not None else 0.0
+    damping = check_float(damping, "damping", low=0.0)
+    eye = xp.eye(k, dtype=obs.dtype, device=backend.device(like))
     eta = step_size / obs.density
 
     def scaled_step(it: Iterate) -> tuple:
@@ -536,15 +579,18 @@ def scaled_gd(
         resid = it.cache["r"]
         gL = _matmat(obs, resid, R)
         gR = _rmatmat(obs, xp.take(resid, obs.col_order), L)
-        L_new = L - eta * xp.matrix_transpose(xp.linalg.solve(xp.matrix_transpose(R) @ R, xp.matrix_transpose(gL)))
-        R_new = R - eta * xp.matrix_transpose(xp.linalg.solve(xp.matrix_transpose(L) @ L, xp.matrix_transpose(gR)))
+        gram_R = xp.matrix_transpose(R) @ R + damping * eye
+        gram_L = xp.matrix_transpose(L) @ L + damping * eye
+        L_new = L - eta * xp.matrix_transpose(xp.linalg.solve(gram_R, xp.matrix_transpose(gL)))
+        R_new = R - eta * xp.matrix_transpose(xp.linalg.solve(gram_L, xp.matrix_transpose(gR)))
         return L_new, R_new
 
     outcome = _drive(monitor, (L, R), scaled_step, lambda F, G, r: 0.5 * xp.sum(r * r), max_iter=max_iter,
                      check_every=check_every, callback=callback, progress=progress, desc="scaled_gd")
     (L, R), t, stop_reason = outcome.state, outcome.n_iter, outcome.stop_reason
     params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
-              "init": init if isinstance(init, str) else "given",
+              "init": init if isinstance(init, str) else "given", "damping": damping,
+              "init_scale": init_scale if init == "small_random" else None,
               "ops_per_sweep": float(3 * 2 * obs.nnz * k + 2 * 2 * (m + n) * k * k + 2 * (m + n) * k * k)}
     return monitor.recorder.result(factors=(L, R), n_iter=t, stop_reason=stop_reason, seed=seed, solver="scaled_gd",
                       params=params)
