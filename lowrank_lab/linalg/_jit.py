@@ -18,7 +18,7 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["fwht_kernel", "numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
@@ -40,6 +40,12 @@ def segment_cg_kernel() -> Any:
     """The compiled segment conjugate-gradient kernel, or None (see the module docstring)."""
     kernels = _kernels()
     return None if kernels is None else kernels[1]
+
+
+def fwht_kernel() -> Any:
+    """The compiled in-place fast Walsh-Hadamard kernel, or None (see the module docstring)."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[2]
 
 
 def _kernels() -> Any:
@@ -237,4 +243,50 @@ def _build() -> Any:
             for a in range(k):
                 out[s, a] = x[a]
 
-    return segment_ls, segment_cg
+    @jit
+    def fwht_stages(x, lo, hi, h, stop):  # pragma: no cover - compiled
+        """Butterfly stages of strides ``h, 2h, ... < stop`` on ``x[lo:hi]``, two at a time (radix 4)."""
+        while h < stop:
+            if 4 * h <= stop:
+                for i in range(lo, hi, 4 * h):
+                    for j in range(i, i + h):
+                        a = x[j]
+                        b = x[j + h]
+                        c = x[j + 2 * h]
+                        d = x[j + 3 * h]
+                        apb = a + b
+                        amb = a - b
+                        cpd = c + d
+                        cmd = c - d
+                        x[j] = apb + cpd
+                        x[j + h] = amb + cmd
+                        x[j + 2 * h] = apb - cpd
+                        x[j + 3 * h] = amb - cmd
+                h *= 4
+            else:
+                for i in range(lo, hi, 2 * h):
+                    for j in range(i, i + h):
+                        a = x[j]
+                        b = x[j + h]
+                        x[j] = a + b
+                        x[j + h] = a - b
+                h *= 2
+
+    @jit
+    def fwht(y, block):  # pragma: no cover - compiled
+        """Unnormalized Walsh-Hadamard transform of each row of ``y`` (C-contiguous), in place.
+
+        The strides below ``block`` run block by block (the block stays in cache for
+        all of them), the larger ones over the whole row; both two stages per pass.
+        Only additions and subtractions: the result equals the butterfly's up to the
+        order of the two-stage sums, i.e. to rounding.
+        """
+        n_rows, length = y.shape
+        bs = min(block, length)
+        for m in range(n_rows):
+            x = y[m]
+            for s in range(0, length, bs):
+                fwht_stages(x, s, s + bs, 1, bs)
+            fwht_stages(x, 0, length, bs, length)
+
+    return segment_ls, segment_cg, fwht
