@@ -89,7 +89,7 @@ def bench_steps(xp, sizes, d, repeat, dense_max_mb, copy_gbs):
             sync(xp)
             row[f"{kind}_build_s"] = time.perf_counter() - t0
 
-            def step(P=P):
+            def step(P=P, g=g, theta0=theta0):
                 z = P.adjoint(g)
                 return theta0 + P.apply(z)
 
@@ -103,10 +103,10 @@ def bench_steps(xp, sizes, d, repeat, dense_max_mb, copy_gbs):
         row["fastfood_floor_s"] = 4 * fwht_floor_s(L, copy_gbs)
         row["fastfood_over_floor"] = row["fastfood_s"] / row["fastfood_floor_s"]
         x = backend.asarray(np.random.default_rng(1).standard_normal(L), xp=xp)
-        row["fwht_s"] = timeit(lambda: linalg.fwht(x), xp, repeat=repeat)["best_s"]
+        row["fwht_s"] = timeit(lambda x=x: linalg.fwht(x), xp, repeat=repeat)["best_s"]
         row["fwht_floor_s"] = fwht_floor_s(L, copy_gbs)
         host = backend.to_numpy(x)
-        row["textbook_fwht_s"] = timeit(lambda: textbook_fwht(host), repeat=max(1, repeat // 2))["best_s"]
+        row["textbook_fwht_s"] = timeit(lambda host=host: textbook_fwht(host), repeat=max(1, repeat // 2))["best_s"]
         rows.append(row)
         print(f"D=2^{int(math.log2(D)):<3d}"
               f"{_fmt(row['dense_s']):>11}{_fmt(row['sparse_s']):>11}{_fmt(row['fastfood_s']):>11}"

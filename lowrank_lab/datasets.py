@@ -247,7 +247,7 @@ def digits(*, test_fraction: float = 0.25, shuffle_labels: bool = False, rng: An
     test = np.zeros(y_true.shape[0], dtype=bool)
     for label in np.unique(y_true):  # stratified by the true label
         members = np.flatnonzero(y_true == label)
-        n_test = int(round(test_fraction * members.size))
+        n_test = round(test_fraction * members.size)
         test[gen.choice(members, size=n_test, replace=False)] = True
     y = gen.permutation(y_true) if shuffle_labels else y_true
     return DigitsData(X[~test], y[~test], X[test], y[test], bool(shuffle_labels))

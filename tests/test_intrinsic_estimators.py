@@ -192,7 +192,7 @@ def test_scikit_dimension_drops_zero_ratios_where_we_refuse(rng):
 def test_agrees_with_scikit_dimension_on_the_same_points(ambient):
     """TwoNN (both of skdim's neighbour paths), MLE, FO local PCA and the participation ratio."""
     skdim = pytest.importorskip("skdim")
-    X = mf.hypersphere(600, 3, ambient_dim=ambient, rng=6).points
+    X = mf.hypersphere(400, 3, ambient_dim=ambient, rng=6).points
     np.testing.assert_allclose(est.twonn(X).dimension, skdim.id.TwoNN().fit(X).dimension_, rtol=1e-10)
     np.testing.assert_allclose(est.twonn(X, discard_fraction=0.05).dimension,
                                skdim.id.TwoNN(discard_fraction=0.05).fit(X).dimension_, rtol=1e-10)

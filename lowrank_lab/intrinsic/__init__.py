@@ -31,7 +31,13 @@ The seat of the lab (see ``docs/architecture.md``); it may import the adapter la
 
 from . import estimators, landscape, manifolds, problems, projections, trials
 from .estimators import DimensionEstimate, local_pca, mle, participation_ratio, twonn
-from .landscape import DintResult, IntrinsicDimensionResult, d_int, intrinsic_dimension, train_subspace
+from .landscape import (
+    DintResult,
+    IntrinsicDimensionResult,
+    d_int,
+    intrinsic_dimension,
+    train_subspace,
+)
 from .manifolds import MANIFOLDS, ManifoldSample, sample_manifold
 from .problems import LiToyProblem, li_toy_problem
 from .projections import (

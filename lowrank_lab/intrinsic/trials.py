@@ -15,8 +15,6 @@ True
 
 from __future__ import annotations
 
-
-
 from .. import backend
 from .._validation import check_choice
 from .landscape import train_subspace

@@ -9,6 +9,10 @@ runs them on several threads over disjoint segment ranges.  Their floating-point
 reductions may be reassociated (vectorized) by the compiler, so they agree with the
 SciPy path to rounding, not bit for bit; the order depends only on a segment's
 length, so results do not depend on the thread count.
+
+The fast Walsh-Hadamard kernel (:func:`fwht_kernel`, used by
+:func:`lowrank_lab.linalg.fwht`) is built separately, on first use, without
+``fastmath``: it only adds and subtracts, in a fixed order.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ __all__ = ["fwht_kernel", "numba_enabled", "segment_cg_kernel", "segment_ls_kern
 _LOCK = threading.Lock()
 _KERNELS: Any = None
 _TRIED = False
+_FWHT: Any = None
+_FWHT_TRIED = False
 
 
 def numba_enabled() -> bool:
@@ -43,14 +49,33 @@ def segment_cg_kernel() -> Any:
 
 
 def fwht_kernel() -> Any:
-    """The compiled in-place fast Walsh-Hadamard kernel, or None (see the module docstring)."""
-    kernels = _kernels()
-    return None if kernels is None else kernels[2]
+    """The compiled in-place fast Walsh-Hadamard kernel, or None (see the module docstring).
+
+    Built on first use, separately from the AltMin kernels (a session that only
+    transforms does not compile those, and the other way round).
+    """
+    global _FWHT, _FWHT_TRIED
+    if _disabled():
+        return None
+    with _LOCK:
+        if not _FWHT_TRIED:
+            _FWHT_TRIED = True
+            try:
+                _FWHT = _build_fwht()
+            except Exception as exc:  # a Numba that cannot handle this NumPy
+                warnings.warn(f"lowrank_lab: Numba FWHT kernel unavailable ({type(exc).__name__}: {exc}); "
+                              "using the array butterfly", RuntimeWarning, stacklevel=3)
+                _FWHT = None
+    return _FWHT
+
+
+def _disabled() -> bool:
+    return os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off")
 
 
 def _kernels() -> Any:
     global _KERNELS, _TRIED
-    if os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+    if _disabled():
         return None
     with _LOCK:
         if not _TRIED:
@@ -64,22 +89,29 @@ def _kernels() -> Any:
     return _KERNELS
 
 
-def _build() -> Any:
+def _jit_decorator(options: dict) -> Any:
+    """``numba.njit(cache=True, **options)``, or uncached where Numba finds no cache location; None without Numba."""
     try:
         import numba  # noqa: PLC0415
     except ImportError:
         return None
-    import numpy as np  # noqa: PLC0415
-
-    # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
-    # the caller, whose divergence checks depend on it.
-    options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
 
     def jit(fn: Any) -> Any:
         try:
             return numba.njit(cache=True, **options)(fn)
         except Exception:  # no cache locator (no writable place): compile each session instead
             return numba.njit(**options)(fn)
+
+    return jit
+
+
+def _build() -> Any:
+    # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
+    # the caller, whose divergence checks depend on it.
+    jit = _jit_decorator({"nogil": True, "fastmath": {"reassoc", "contract"}})
+    if jit is None:
+        return None
+    import numpy as np  # noqa: PLC0415
 
     @jit
     def longest_segment(indptr, start, stop):  # pragma: no cover - compiled
@@ -243,6 +275,15 @@ def _build() -> Any:
             for a in range(k):
                 out[s, a] = x[a]
 
+    return segment_ls, segment_cg
+
+
+def _build_fwht() -> Any:
+    """The FWHT kernel: additions and subtractions only, so no fastmath (results stay reproducible)."""
+    jit = _jit_decorator({"nogil": True})
+    if jit is None:
+        return None
+
     @jit
     def fwht_stages(x, lo, hi, h, stop):  # pragma: no cover - compiled
         """Butterfly stages of strides ``h, 2h, ... < stop`` on ``x[lo:hi]``, two at a time (radix 4)."""
@@ -289,4 +330,4 @@ def _build() -> Any:
                 fwht_stages(x, s, s + bs, 1, bs)
             fwht_stages(x, 0, length, bs, length)
 
-    return segment_ls, segment_cg, fwht
+    return fwht
