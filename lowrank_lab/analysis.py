@@ -9,7 +9,8 @@ Curves
     :func:`late_phase_rate` (linear-convergence rate in the late phase),
     :func:`loglog_slope`, :func:`iterations_to`, :func:`crossover` (where one curve
     stays below another), :func:`transition_point` (where a success probability
-    crosses a level).
+    crosses a level), :func:`first_reaching` (the smallest grid point whose
+    seed mean reaches a level, with a bootstrap over seeds: ``d_int90``).
 Seeds
     :func:`seed_summary` (center and spread per group, with bootstrap confidence
     intervals), :func:`bootstrap_ci`, :func:`wilson_interval` (success
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,8 @@ from ._validation import check_float, check_int
 __all__ = [
     "bootstrap_ci",
     "crossover",
+    "FirstReaching",
+    "first_reaching",
     "iterations_to",
     "late_phase_rate",
     "loglog_slope",
@@ -179,6 +182,119 @@ def transition_point(x: Any, success: Any, *, level: float = 0.5, log_x: bool = 
     t = (level - y[i - 1]) / (y[i] - y[i - 1])
     value = fx[i - 1] + t * (fx[i] - fx[i - 1])
     return float(np.exp(value) if log_x else value)
+
+
+class FirstReaching(NamedTuple):
+    """:func:`first_reaching`'s answer: the grid point and its bootstrap interval.
+
+    ``inf`` stands for "not reached on the grid" (in ``estimate``, ``low`` or
+    ``high``); ``reached`` is the fraction of bootstrap resamples that reach the
+    level somewhere on the grid; ``threshold`` is the level the seed means were
+    compared with (``level`` times the reference mean, or ``level``).
+    """
+
+    estimate: float
+    low: float
+    high: float
+    reached: float
+    threshold: float
+
+
+def first_reaching(
+    x: Any,
+    samples: Any,
+    level: float,
+    *,
+    reference: Any = None,
+    ci: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = 0,
+) -> FirstReaching:
+    """Smallest grid point whose seed mean reaches a level, with a bootstrap CI over seeds.
+
+    ``samples[i, s]`` is the outcome at grid point ``x[i]`` for seed ``s`` (NaN:
+    missing).  The curve is the mean over seeds at each grid point; the answer is
+    the smallest ``x[i]`` with ``mean_i >= threshold`` (no interpolation: a grid
+    point, as in Li et al.'s d_int90), where ``threshold = level`` or, with a
+    ``reference``, ``level * mean(reference)`` (e.g. 0.9 x the accuracy of direct
+    training).
+
+    The interval comes from a cluster bootstrap: the seeds are resampled with
+    replacement, the same seeds for every grid point (a seed's runs at different
+    ``x`` share its data and initialization), and an array ``reference`` is
+    resampled independently; the percentile interval of the resampled answers uses
+    the ``inverted_cdf`` rule, so its ends are grid points (or ``inf``).
+
+    Parameters
+    ----------
+    x : array (n,)
+        Grid, any order (sorted here); no duplicates.
+    samples : array (n, n_seeds)
+        Outcomes (higher is better).
+    level : float
+        Absolute threshold, or a fraction of the reference mean.
+    reference : float or array of samples, optional
+    ci : float in (0, 1), default 0.95
+    n_resamples : int, default 2000
+    rng : seed, default 0
+        Seeded so notebooks print the same interval every run.
+
+    Examples
+    --------
+    >>> x = [1, 2, 4, 8]
+    >>> acc = [[0.1, 0.2], [0.5, 0.7], [0.88, 0.94], [0.95, 0.97]]
+    >>> first_reaching(x, acc, 0.9).estimate
+    4.0
+    >>> first_reaching(x, acc, 0.9, reference=[1.0, 1.0]).estimate  # 0.9 x 1.0
+    4.0
+    >>> first_reaching(x, acc, 1.0).estimate
+    inf
+    """
+    grid = np.asarray(x, dtype=float)
+    values = np.asarray(samples, dtype=float)
+    if grid.ndim != 1 or values.ndim != 2 or values.shape[0] != grid.shape[0]:
+        raise ValueError(f"samples must have shape (len(x), n_seeds), got x {grid.shape} and samples {values.shape}")
+    if grid.size == 0 or values.shape[1] == 0:
+        raise ValueError("x and samples must not be empty")
+    if np.unique(grid).size != grid.size or not np.all(np.isfinite(grid)):
+        raise ValueError("x must hold distinct finite grid points")
+    level = check_float(level, "level")
+    ci = check_float(ci, "ci", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    order = np.argsort(grid)
+    grid, values = grid[order], values[order]
+    ref = None if reference is None else np.atleast_1d(np.asarray(reference, dtype=float)).ravel()
+    if ref is not None and (ref.size == 0 or not np.all(np.isfinite(ref))):
+        raise ValueError("reference must be a finite number or a non-empty array of finite samples")
+
+    def answer(means: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        hit = means >= thresholds[None, :]  # (n, R)
+        first = np.argmax(hit, axis=0)
+        return np.where(hit.any(axis=0), grid[first], np.inf)
+
+    def column_means(cols: np.ndarray) -> np.ndarray:  # cols (R, S) -> (n, R), NaN-aware
+        picked = values[:, cols]  # (n, R, S)
+        ok = np.isfinite(picked)
+        count = ok.sum(axis=2)
+        total = np.where(ok, picked, 0.0).sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    n_seeds = values.shape[1]
+    threshold = level if ref is None else level * float(ref.mean())
+    estimate = float(answer(column_means(np.arange(n_seeds)[None, :]), np.array([threshold]))[0])
+    gen = np.random.default_rng(rng)
+    cols = gen.integers(0, n_seeds, size=(n_resamples, n_seeds))
+    if ref is None:
+        thresholds = np.full(n_resamples, level)
+    elif ref.size == 1:
+        thresholds = np.full(n_resamples, threshold)
+    else:
+        thresholds = level * ref[gen.integers(0, ref.size, size=(n_resamples, ref.size))].mean(axis=1)
+    boot = answer(column_means(cols), thresholds)
+    alpha = (1.0 - ci) / 2.0
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha], method="inverted_cdf")
+    return FirstReaching(estimate, float(low), float(high), float(np.isfinite(boot).mean()), float(threshold))
 
 
 # --------------------------------------------------------------------------- #

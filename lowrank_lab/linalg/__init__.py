@@ -23,6 +23,14 @@ svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     (of an array, or of an implicit operator given by its products).
 orthonormalize
     Thin QR with a positive diagonal of R (a unique, backend-independent basis).
+fwht
+    Fast Walsh-Hadamard transform (unnormalized, Sylvester order) along one axis:
+    a compiled kernel (Numba) or an in-place butterfly on NumPy, one elementwise
+    kernel per stage on CuPy, standard calls elsewhere.
+knn_distances, Neighbors
+    Exact k-nearest-neighbour distances within a point cloud, self excluded:
+    SciPy's KD-tree or scikit-learn's brute force on NumPy, blocked distance
+    matrices on other backends.
 """
 
 
@@ -39,6 +47,8 @@ from ._altmin import (
     segment_least_squares,
     segment_normal_equations,
 )
+from ._hadamard import fwht
+from ._neighbors import Neighbors, knn_distances
 from ._segment import csr_matmul, rowwise_dot, sampled_dot, segment_sum
 from ._solve import batched_solve, batched_spd_solve, lstsq
 from ._svd import (
@@ -56,13 +66,16 @@ __all__ = [
     "PACKED_MAX_K",
     "BlockedCSR",
     "KernelPlan",
+    "Neighbors",
     "altmin_kernel_plan",
     "PaddedLayout",
     "batched_solve",
     "batched_spd_solve",
     "blocked_csr",
     "csr_matmul",
+    "fwht",
     "has_compiled_kernels",
+    "knn_distances",
     "lstsq",
     "orthonormalize",
     "randomized_svd",

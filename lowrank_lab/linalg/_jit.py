@@ -9,6 +9,10 @@ runs them on several threads over disjoint segment ranges.  Their floating-point
 reductions may be reassociated (vectorized) by the compiler, so they agree with the
 SciPy path to rounding, not bit for bit; the order depends only on a segment's
 length, so results do not depend on the thread count.
+
+The fast Walsh-Hadamard kernel (:func:`fwht_kernel`, used by
+:func:`lowrank_lab.linalg.fwht`) is built separately, on first use, without
+``fastmath``: it only adds and subtracts, in a fixed order.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["fwht_kernel", "numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
 _TRIED = False
+_FWHT: Any = None
+_FWHT_TRIED = False
 
 
 def numba_enabled() -> bool:
@@ -42,9 +48,34 @@ def segment_cg_kernel() -> Any:
     return None if kernels is None else kernels[1]
 
 
+def fwht_kernel() -> Any:
+    """The compiled in-place fast Walsh-Hadamard kernel, or None (see the module docstring).
+
+    Built on first use, separately from the AltMin kernels (a session that only
+    transforms does not compile those, and the other way round).
+    """
+    global _FWHT, _FWHT_TRIED
+    if _disabled():
+        return None
+    with _LOCK:
+        if not _FWHT_TRIED:
+            _FWHT_TRIED = True
+            try:
+                _FWHT = _build_fwht()
+            except Exception as exc:  # a Numba that cannot handle this NumPy
+                warnings.warn(f"lowrank_lab: Numba FWHT kernel unavailable ({type(exc).__name__}: {exc}); "
+                              "using the array butterfly", RuntimeWarning, stacklevel=3)
+                _FWHT = None
+    return _FWHT
+
+
+def _disabled() -> bool:
+    return os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off")
+
+
 def _kernels() -> Any:
     global _KERNELS, _TRIED
-    if os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+    if _disabled():
         return None
     with _LOCK:
         if not _TRIED:
@@ -58,22 +89,29 @@ def _kernels() -> Any:
     return _KERNELS
 
 
-def _build() -> Any:
+def _jit_decorator(options: dict) -> Any:
+    """``numba.njit(cache=True, **options)``, or uncached where Numba finds no cache location; None without Numba."""
     try:
         import numba  # noqa: PLC0415
     except ImportError:
         return None
-    import numpy as np  # noqa: PLC0415
-
-    # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
-    # the caller, whose divergence checks depend on it.
-    options = {"nogil": True, "fastmath": {"reassoc", "contract"}}
 
     def jit(fn: Any) -> Any:
         try:
             return numba.njit(cache=True, **options)(fn)
         except Exception:  # no cache locator (no writable place): compile each session instead
             return numba.njit(**options)(fn)
+
+    return jit
+
+
+def _build() -> Any:
+    # reassoc lets the dot products vectorize; no "nnan"/"ninf": NaN must propagate to
+    # the caller, whose divergence checks depend on it.
+    jit = _jit_decorator({"nogil": True, "fastmath": {"reassoc", "contract"}})
+    if jit is None:
+        return None
+    import numpy as np  # noqa: PLC0415
 
     @jit
     def longest_segment(indptr, start, stop):  # pragma: no cover - compiled
@@ -238,3 +276,58 @@ def _build() -> Any:
                 out[s, a] = x[a]
 
     return segment_ls, segment_cg
+
+
+def _build_fwht() -> Any:
+    """The FWHT kernel: additions and subtractions only, so no fastmath (results stay reproducible)."""
+    jit = _jit_decorator({"nogil": True})
+    if jit is None:
+        return None
+
+    @jit
+    def fwht_stages(x, lo, hi, h, stop):  # pragma: no cover - compiled
+        """Butterfly stages of strides ``h, 2h, ... < stop`` on ``x[lo:hi]``, two at a time (radix 4)."""
+        while h < stop:
+            if 4 * h <= stop:
+                for i in range(lo, hi, 4 * h):
+                    for j in range(i, i + h):
+                        a = x[j]
+                        b = x[j + h]
+                        c = x[j + 2 * h]
+                        d = x[j + 3 * h]
+                        apb = a + b
+                        amb = a - b
+                        cpd = c + d
+                        cmd = c - d
+                        x[j] = apb + cpd
+                        x[j + h] = amb + cmd
+                        x[j + 2 * h] = apb - cpd
+                        x[j + 3 * h] = amb - cmd
+                h *= 4
+            else:
+                for i in range(lo, hi, 2 * h):
+                    for j in range(i, i + h):
+                        a = x[j]
+                        b = x[j + h]
+                        x[j] = a + b
+                        x[j + h] = a - b
+                h *= 2
+
+    @jit
+    def fwht(y, block):  # pragma: no cover - compiled
+        """Unnormalized Walsh-Hadamard transform of each row of ``y`` (C-contiguous), in place.
+
+        The strides below ``block`` run block by block (the block stays in cache for
+        all of them), the larger ones over the whole row; both two stages per pass.
+        Only additions and subtractions: the result equals the butterfly's up to the
+        order of the two-stage sums, i.e. to rounding.
+        """
+        n_rows, length = y.shape
+        bs = min(block, length)
+        for m in range(n_rows):
+            x = y[m]
+            for s in range(0, length, bs):
+                fwht_stages(x, s, s + bs, 1, bs)
+            fwht_stages(x, 0, length, bs, length)
+
+    return fwht
