@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 
@@ -191,7 +192,7 @@ def test_adapters_are_picklable_values():
     for adapter in [*LAYER_ADAPTERS.values(), random_subspace(3), per_layer({"W": lora(2)})]:
         clone = pickle.loads(pickle.dumps(adapter))
         assert clone.name == adapter.name and clone.config == adapter.config
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         lora(2).name = "x"  # frozen
 
 

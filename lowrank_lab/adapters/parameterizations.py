@@ -63,7 +63,7 @@ import numpy as np
 
 from .. import backend
 from .._validation import check_choice, check_float, check_int
-from .models import Model, OuterProduct, dense_gradient
+from .models import Model, OuterProduct, dense_gradient, namespace
 
 __all__ = [
     "Adapter",
@@ -262,10 +262,9 @@ def _lora_delta(cfg: _LoRAConfig, state: AdapterState) -> Any:
 
 def _lora_pullback(cfg: _LoRAConfig, state: AdapterState, G: Any) -> dict:
     B, A = _lora_factors(state)
-    xp = backend.array_namespace(B)
-    out = {"B": cfg.scale * _matmul_G(G, xp.matrix_transpose(A))}
+    out = {"B": cfg.scale * _matmul_G(G, A.T)}  # .T: the standard's transpose of a 2-D array
     if cfg.train_A:
-        out["A"] = cfg.scale * _rmatmul_G(xp.matrix_transpose(B), G)
+        out["A"] = cfg.scale * _rmatmul_G(B.T, G)
     return out
 
 
@@ -361,9 +360,18 @@ def b_only(rank: int, alpha: float = 8.0, *, init: str = "kaiming_uniform", rank
 # =========================================================================== #
 # model scope: per-layer adapters combined, and one random subspace over everything
 # =========================================================================== #
+@functools.lru_cache(maxsize=256)
+def _layout(keys: tuple[str, ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``layer -> ((full key, key within the layer), ...)`` of a combined state's keys (memoized)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for k in keys:
+        layer, _, sub = k.partition(SEP)
+        out.setdefault(layer, []).append((k, sub))
+    return {layer: tuple(v) for layer, v in out.items()}
+
+
 def _split(mapping: Mapping[str, Any], layer: str) -> dict:
-    prefix = layer + SEP
-    return {k[len(prefix):]: v for k, v in mapping.items() if k.startswith(prefix)}
+    return {sub: mapping[k] for k, sub in _layout(tuple(mapping)).get(layer, ())}
 
 
 def _sub_state(state: AdapterState, layer: str) -> AdapterState:
@@ -491,14 +499,14 @@ def _subspace_init(d: int, weights: Mapping[str, Any], rng: Any = None) -> Adapt
 
 def _subspace_delta(state: AdapterState) -> dict:
     z = state.params["z"]
-    xp = backend.array_namespace(z)
+    xp = namespace(z)
     d = z.shape[0]
     return {k: xp.reshape(xp.reshape(P, (-1, d)) @ z, tuple(P.shape[:-1])) for k, P in state.frozen.items()}
 
 
 def _subspace_pullback(state: AdapterState, G: Mapping[str, Any]) -> dict:
     z = state.params["z"]
-    xp = backend.array_namespace(z)
+    xp = namespace(z)
     d = z.shape[0]
     g = None
     for k, P in state.frozen.items():

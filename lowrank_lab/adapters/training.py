@@ -73,7 +73,7 @@ from .. import backend, linalg, spectral
 from .._validation import check_callback, check_choice, check_float, check_int
 from ..iteration import iterate
 from ..results import STOP_REASONS, HistoryRecorder, seed_of
-from .models import Model
+from .models import Model, namespace
 from .parameterizations import Adapter, AdapterState, as_model_adapter, merge
 from .tasks import Task, forgetting
 from .transforms import GradientTransformation, apply_updates
@@ -205,7 +205,7 @@ def _check_eps(eps: Any) -> tuple[float, ...]:
 
 
 def _frob(A: Any) -> Any:
-    xp = backend.array_namespace(A)
+    xp = namespace(A)
     return xp.sqrt(xp.sum(A * A))
 
 
@@ -464,7 +464,7 @@ def finetune(
             _TrainState(state0.params, opt_state0), step,
             loss=loss_fn, factors=lambda st: tuple(st.params.values()), recorder=recorder, max_iter=steps,
             metrics=metrics, check=check, check_every=check_every, callback=callback, progress=progress,
-            desc=desc, finite_factors=True, loss_name="batch_loss",
+            desc=desc, loss_name="batch_loss",
             expose={"weights": merged_of, "adapter_state": lambda it: AdapterState(it.state.params, frozen)},
         )
     final_state = AdapterState(outcome.state.params, frozen)

@@ -57,6 +57,7 @@ from typing import Any, NamedTuple
 
 from .. import backend
 from .._validation import check_float, check_int
+from .models import namespace
 
 __all__ = [
     "GradientTransformation",
@@ -107,7 +108,7 @@ class GradientTransformation:
 
 
 def _namespace(tree: Mapping[str, Any]) -> Any:
-    return backend.array_namespace(*tree.values())
+    return namespace(next(iter(tree.values())))
 
 
 def _check_tree(tree: Any, name: str) -> None:
