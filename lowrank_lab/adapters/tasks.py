@@ -502,25 +502,47 @@ def linear_task(n_in: int, n_out: int | None = None, **kwargs: Any) -> Task:
     return synthetic_task(linear(n_in, n_in if n_out is None else n_out), **kwargs)
 
 
-def task_sequence(model: Model, n_tasks: int, *, rng: Any = None, **kwargs: Any) -> tuple[Task, ...]:
-    """``n_tasks`` tasks on the same pretrained weights, with independent ``dW*_t`` and data.
+def task_sequence(model: Model, n_tasks: int, *, cumulative: bool = True, rng: Any = None,
+                  **kwargs: Any) -> tuple[Task, ...]:
+    """``n_tasks`` tasks on the same pretrained weights, each with its own update and fresh data.
 
     For continual fine-tuning (:func:`~lowrank_lab.adapters.training.finetune_sequence`):
-    task ``t`` is trained from the merged weights of task ``t - 1``; every task keeps
-    the pretrained ``W0`` as its reference.  ``kwargs`` go to :func:`synthetic_task`.
+    task ``t`` is trained from the merged weights of task ``t - 1``; every task keeps the
+    pretrained ``W0`` as its reference.  Task ``t`` draws an independent update ``E_t`` (as
+    :func:`synthetic_task` would).  ``cumulative=True`` (default): its teacher is
+    ``W0 + E_1 + ... + E_t``, so knowledge accumulates and the earlier tasks stay valid
+    (reconstruction: a linear stand-in for learning new skills in sequence);
+    ``cumulative=False``: ``W0 + E_t``, independent (conflicting) tasks.  ``kwargs`` go
+    to :func:`synthetic_task`.
 
     Examples
     --------
+    >>> import numpy as np
     >>> tasks = task_sequence(linear(8, 8), 3, rank=1, n_train=4, rng=0)
     >>> len(tasks), tasks[0].W0["W"] is tasks[2].W0["W"]
     (3, True)
+    >>> int(np.linalg.matrix_rank(tasks[2].delta_star["W"]))      # three rank-one updates so far
+    3
     """
     n_tasks = check_int(n_tasks, "n_tasks", low=1)
+    if not isinstance(cumulative, bool):
+        raise TypeError(f"cumulative must be a bool, got {cumulative!r}")
     gens = backend.spawn_generators(rng, n_tasks + 1)
     first = synthetic_task(model, rng=gens[0], **kwargs)
     tasks = [first]
+    total = dict(first.delta_star)
     for t in range(1, n_tasks):
-        tasks.append(synthetic_task(model, W0=first.W0, rng=gens[t], **kwargs))
+        own = synthetic_task(model, W0=first.W0, rng=gens[t], **kwargs)
+        if not cumulative:
+            tasks.append(own)
+            continue
+        total = {k: total[k] + v for k, v in own.delta_star.items()}
+        data_gen = backend.spawn_generators(gens[t], 1)[0]
+        tasks.append(make_task(model, first.W0, total, n_train=own.n_train, n_test=int(own.X_test.shape[0]),
+                               input_cov=own.input_cov, sigma_pre=own.sigma_pre,
+                               n_source=0 if own.X_source is None else int(own.X_source.shape[0]),
+                               noise=float(own.params.get("noise", 0.0)), rng=data_gen,
+                               params={**own.params, "task": t + 1, "cumulative": True}))
     return tuple(tasks)
 
 

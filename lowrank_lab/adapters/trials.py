@@ -61,7 +61,9 @@ __all__ = [
     "lora_similarity_trial",
     "make_adapter",
     "rank_one_toy",
+    "run_method",
     "sequential_trial",
+    "study_task",
 ]
 
 #: Methods of the trials (see the module docstring).
@@ -117,13 +119,49 @@ def base_learning_rate(method: str, rank: int, n: int, alpha: float = ALPHA) -> 
     return 0.6 / (s * s * (1.0 + math.sqrt(rank / n)) ** 2)
 
 
-def _task(n: int, task_rank: int, norm: float, n_train: int, spectrum: str, residual: float, inputs: str,
-          gen: np.random.Generator, n_tasks: int | None = None) -> Any:
+def study_task(seed_or_rng: Any, *, n: int = 64, task_rank: int = 4, norm: float = 0.4, n_train: int = 24,
+               spectrum: str = "power_law", residual: float = 0.0, inputs: str = "isotropic",
+               n_tasks: int | None = None) -> Any:
+    """The task of the study-E trials (or a cumulative sequence of ``n_tasks``) for one seed.
+
+    An ``n x n`` linear layer, ``W0`` with ``sigma_i = 3 i^-1`` (``spectrum="power_law"``;
+    ``"iid"``: the Marchenko-Pastur control), a rank-``task_rank`` target with flat
+    spectrum and ``||dW*||_2 = norm sigma_1(W0)``, ``n_train`` isotropic inputs, 500
+    test inputs.  An int seed is split like the trials split theirs (the ``"task"``
+    stream of :func:`lowrank_lab.backend.trial_streams`), so the notebook can rebuild the
+    exact task of a trial.
+
+    Examples
+    --------
+    >>> task = study_task(0, n=16, task_rank=2, n_train=6)
+    >>> task.X_train.shape, task.params["norm"]
+    ((6, 16), 0.4)
+    """
+    gen = backend.trial_streams(seed_or_rng, "task", "method").task if isinstance(seed_or_rng, (int, np.integer)) \
+        else seed_or_rng
     kwargs = dict(rank=task_rank, norm=norm, n_train=n_train, n_test=500, spectrum=spectrum, sigma1=3.0,
                   decay=1.0, residual=residual, inputs=inputs)
     if n_tasks is None:
         return synthetic_task(linear(n, n), rng=gen, **kwargs)
     return task_sequence(linear(n, n), n_tasks, rng=gen, **kwargs)
+
+
+def run_method(task: Any, method: str, rank: int, lr: float, rng: Any, *, matched_loss: float = 1e-3,
+               max_steps: int = 2000, alpha: float = ALPHA, start: Any = None, diagnostics: str = "exact",
+               reference: bool = True, intruder_k: int = 10) -> Any:
+    """Full-batch GD with one method on a linear task until the matched training loss.
+
+    Stops at ``matched_loss`` times the initial training loss (from ``start``, default
+    ``task.W0``), a divergence, or ``max_steps``; the reference update of the
+    diagnostics is the full-GD limit (:func:`~lowrank_lab.adapters.minimum_norm_update`).
+    Returns the :class:`~lowrank_lab.adapters.FinetuneResult`.
+    """
+    model = linear(int(task.W0["W"].shape[1]), int(task.W0["W"].shape[0]))
+    init = float(model.loss(task.W0 if start is None else start, task.X_train, task.Y_train))
+    ref = minimum_norm_update(task) if reference and start is None else None
+    return finetune(model, task, make_adapter(method, rank, alpha), sgd(lr), steps=max_steps, record_every=max_steps,
+                    rng=rng, reference_delta=ref, target_loss=matched_loss * init, check_every=1,
+                    intruder_k=intruder_k, diagnostics=diagnostics, start=start)
 
 
 def _summary(res: Any, task: Any, model: Any, init_loss: float, eps: tuple) -> dict:
@@ -175,13 +213,13 @@ def finetune_trial(*, method: str, rank: int, lr_multiplier: float, seed: int, n
     lr_multiplier = check_float(lr_multiplier, "lr_multiplier", low=0.0, low_inclusive=False)
     matched_loss = check_float(matched_loss, "matched_loss", low=0.0, high=1.0, low_inclusive=False)
     streams = backend.trial_streams(seed, "task", "method")
-    task = _task(n, task_rank, norm, n_train, spectrum, residual, inputs, streams.task)
+    task = study_task(streams.task, n=n, task_rank=task_rank, norm=norm, n_train=n_train, spectrum=spectrum,
+                      residual=residual, inputs=inputs)
     model = linear(n, n)
     init_loss = float(model.loss(task.W0, task.X_train, task.Y_train))
     lr = lr_multiplier * base_learning_rate(method, rank, n, alpha)
-    res = finetune(model, task, make_adapter(method, rank, alpha), sgd(lr), steps=max_steps, record_every=max_steps,
-                   rng=streams.method, reference_delta=minimum_norm_update(task), target_loss=matched_loss * init_loss,
-                   check_every=1, intruder_k=intruder_k, diagnostics="exact")
+    res = run_method(task, method, rank, lr, streams.method, matched_loss=matched_loss, max_steps=max_steps,
+                     alpha=alpha, intruder_k=intruder_k)
     row = {"lr": lr, "matched_loss": matched_loss}
     row.update(_summary(res, task, model, init_loss, DEFAULT_EPS))
     return row
@@ -201,17 +239,16 @@ def sequential_trial(*, method: str, rank: int, lr: float, seed: int, n_tasks: i
     method = check_choice(method, "method", METHODS)
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
     streams = backend.trial_streams(seed, "task", "method")
-    tasks = _task(n, task_rank, norm, n_train, "power_law", 0.0, "isotropic", streams.task, n_tasks=n_tasks)
+    tasks = study_task(streams.task, n=n, task_rank=task_rank, norm=norm, n_train=n_train, n_tasks=n_tasks)
     model = linear(n, n)
     gens = backend.spawn_generators(streams.method, n_tasks)
     rows = []
     start = None
-    for t, (task, gen) in enumerate(zip(tasks, gens), start=1):
+    for t, (task, gen) in enumerate(zip(tasks, gens, strict=True), start=1):
         W_start = task.W0 if start is None else start
         init_loss = float(model.loss(W_start, task.X_train, task.Y_train))
-        res = finetune(model, task, make_adapter(method, rank, alpha), sgd(lr), steps=max_steps,
-                       record_every=max_steps, rng=gen, start=start, target_loss=matched_loss * init_loss,
-                       check_every=1, diagnostics="exact")
+        res = run_method(task, method, rank, lr, gen, matched_loss=matched_loss, max_steps=max_steps, alpha=alpha,
+                         start=start, reference=False)
         h = res.history.iloc[-1]
         row = {"task": t, "steps": int(res.n_iter), "converged": bool(res.converged),
                "train_loss_ratio": float(h["train_loss"]) / init_loss, "forgetting": float(h["forgetting"]),
@@ -238,12 +275,12 @@ def intervention_trial(*, method: str, rank: int, lr: float, seed: int, lambdas:
     method = check_choice(method, "method", METHODS)
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
     streams = backend.trial_streams(seed, "task", "method")
-    task = _task(n, task_rank, norm, n_train, "power_law", 0.0, "isotropic", streams.task)
+    task = study_task(streams.task, n=n, task_rank=task_rank, norm=norm, n_train=n_train)
     model = linear(n, n)
     init_train = float(model.loss(task.W0, task.X_train, task.Y_train))
     init_test = float(model.loss(task.W0, task.X_test, task.Y_test))
-    res = finetune(model, task, make_adapter(method, rank, alpha), sgd(lr), steps=max_steps, record_every=max_steps,
-                   rng=streams.method, target_loss=matched_loss * init_train, check_every=1, diagnostics="none")
+    res = run_method(task, method, rank, lr, streams.method, matched_loss=matched_loss, max_steps=max_steps,
+                     alpha=alpha, diagnostics="none", reference=False)
     W0, W = task.W0["W"], res.weights["W"]
     trained = float(model.loss({"W": W}, task.X_train, task.Y_train))
     sigma = task.sigma_pre
