@@ -61,6 +61,8 @@ __all__ = [
     "lora_similarity_trial",
     "make_adapter",
     "rank_one_toy",
+    "replica_run",
+    "replica_task",
     "run_method",
     "sequential_trial",
     "study_task",
@@ -304,44 +306,59 @@ def intervention_trial(*, method: str, rank: int, lr: float, seed: int, lambdas:
     return pd.DataFrame(rows)
 
 
+def replica_task(seed: int, *, n: int = 128, n_train: int = 512) -> Any:
+    """The teacher of the LoRA Sec. 7 replica: a dominant rank-2 update plus a small full-rank part.
+
+    ``W0`` with ``sigma_i = 3 i^-1`` (``n x n``); ``dW*`` of rank 2 with a power-law
+    spectrum (``||dW*||_2 = 0.4 sigma_1``) plus a dense part of spectral norm
+    ``0.02 sigma_1``; ``n_train > n`` isotropic inputs, so every direction is constrained.
+    """
+    streams = backend.trial_streams(seed, "task", "method", "control")
+    return synthetic_task(linear(n, n), rank=2, norm=0.4, target_spectrum="power_law", residual=0.02,
+                          n_train=n_train, n_test=500, rng=streams.task)
+
+
+def replica_run(task: Any, rank: int, seed: int, *, lr: float = 0.01, steps: int = 800) -> Any:
+    """LoRA (``alpha / r``, ``alpha = 8``) trained with Adam on the replica task; the init depends on ``(seed, rank)``."""
+    n = int(task.W0["W"].shape[0])
+    return finetune(linear(n, n), task, lora(rank, ALPHA), adam(lr), steps=steps, record_every=steps,
+                    rng=np.random.default_rng([seed, rank]), diagnostics="none")
+
+
 @_serial_blas
 def lora_similarity_trial(*, seed: int, n: int = 128, n_train: int = 512, ranks: Any = (1, 2, 4, 8, 16, 32, 64),
-                          pair: Any = (8, 64), lr: float = 0.01, steps: int = 1500, top: int = 8) -> pd.DataFrame:
-    """LoRA Sec. 7 replica: one teacher, LoRA at several ranks; ``phi`` and amplification.
+                          pair: Any = (8, 64), lr: float = 0.01, steps: int = 800, top: int = 8) -> pd.DataFrame:
+    """LoRA Sec. 7 replica (:func:`replica_task`): LoRA at several ranks, ``phi`` and amplification.
 
-    The teacher's update is a dominant rank-2 part (``||dW*||_2 = 0.4 sigma_1``, power-law
-    spectrum) plus a small full-rank part (``residual = 0.02 sigma_1``); ``n_train > n``
-    samples.  Every rank is trained with Adam (``alpha / r``, learning rate ``lr``) for
-    ``steps`` steps from the same seed.  Rows: one per rank with the amplification factor
-    (``r`` = the adapter's rank; with the random-direction reference of Hu et al.'s
-    Table 7), and the ``phi`` statistics for the ``pair`` of ranks: ``phi(A_r1, A_r2, 1, 1)``
-    and ``phi(A_r2, A_r2', i, i)`` for ``i <= top`` between this seed's ``A_r2`` and the
-    next seed's (the seed-to-seed comparison of LoRA's Fig. 4) with its random-Gaussian
-    control ``phi`` of two Gaussian matrices of the same shape.
+    Every rank is trained by :func:`replica_run` from the same seed.  Rows: one per rank
+    with the amplification factor (``r`` = the adapter's rank) and its random-direction
+    reference (Hu et al.'s Table 7: ``||dW||_F / ||U^T W0 V||_F`` for random orthonormal
+    ``U, V`` of width ``r``); then, for the ``pair`` of ranks ``(r1, r2)``,
+    ``phi(A_r1, A_r2, 1, 1)`` (the top directions) and, for ``i <= top``,
+    ``phi(A_r2, A_r2', i, i)`` between this seed's ``A_r2`` and a second run from another
+    initialization (LoRA's Fig. 4), with the random-Gaussian control (two Gaussian
+    ``r2 x n`` matrices) and its expectation ``i / n``.
     """
     ranks = tuple(check_int(r, "ranks", low=1, high=n, high_label="n") for r in ranks)
     r1, r2 = (check_int(r, "pair", low=1, high=n, high_label="n") for r in pair)
     streams = backend.trial_streams(seed, "task", "method", "control")
+    task = replica_task(seed, n=n, n_train=n_train)
     model = linear(n, n)
-    task = synthetic_task(model, rank=2, norm=0.4, target_spectrum="power_law", residual=0.02, n_train=n_train,
-                          n_test=500, rng=streams.task)
     init = float(model.loss(task.W0, task.X_train, task.Y_train))
     factors = {}
     rows = []
     W0 = task.W0["W"]
     for r in sorted(set(ranks) | {r1, r2}):
-        res = finetune(model, task, lora(r, ALPHA), adam(lr), steps=steps, record_every=steps,
-                       rng=np.random.default_rng([seed, r]), diagnostics="none")
+        res = replica_run(task, r, seed, lr=lr, steps=steps)
         factors[r] = res.state.params["W/A"]
         if r in ranks:
             amp = spectral.amplification_factor(res.weights["W"] - W0, W0, r, rng=streams.control)
             rows.append({"kind": "amplification", "rank": r, "amplification": amp.amplification,
                          "random_amplification": amp.delta_norm / amp.projection_random
                          if amp.projection_random > 0 else math.inf,
-                         "delta_norm": amp.delta_norm, "train_loss_ratio": res.final("batch_loss") / init})
-    # a second run of rank r2 from the next seed's initialization, same task
-    other = finetune(model, task, lora(r2, ALPHA), adam(lr), steps=steps, record_every=steps,
-                     rng=np.random.default_rng([seed + 1, r2]), diagnostics="none").state.params["W/A"]
+                         "delta_norm": amp.delta_norm,
+                         "train_loss_ratio": float(model.loss(res.weights, task.X_train, task.Y_train)) / init})
+    other = replica_run(task, r2, seed + 10_000, lr=lr, steps=steps).state.params["W/A"]
     V = {r: spectral.singular_vectors(A, side="right") for r, A in factors.items()}
     V_other = spectral.singular_vectors(other, side="right")
     gen = streams.control
