@@ -55,21 +55,22 @@ def _flops(n: int, b: int, r: int | None) -> float:
     return 2.0 * b * n * n + 2.0 * n * n * r + 2.0 * 2 * b * r * (2 * n)  # X W^T, B A, (X A^T, R^T .) x 2 factors
 
 
-def bench_ours(model, task, adapter, xp, steps: int, batch: int) -> float:
-    """Seconds per step of ``finetune``: the slope between runs of ``steps`` and ``2 steps`` (setup cancels)."""
+def bench_ours(model, task, adapter, xp, steps: int, batch: int, repeat: int) -> float:
+    """Seconds per step of ``finetune``: ``(min t(steps) - min t(1)) / (steps - 1)`` (setup cancels).
+
+    Minima over ``repeat`` runs are robust to other processes on a shared machine.
+    """
     def run(k: int) -> float:
         t0 = time.perf_counter()
-        finetune(model, task, adapter, sgd(LR), steps=k, batch_size=batch, record_every=k,
-                 check_every=k, diagnostics="none", rng=0)
+        finetune(model, task, adapter, sgd(LR), steps=k, batch_size=batch, record_every=k, check_every=k,
+                 diagnostics="none", rng=0)
         sync(xp)
         return time.perf_counter() - t0
 
     run(3)  # warm-up
-    best = math.inf
-    for _ in range(2):
-        t1, t2 = run(steps), run(2 * steps)
-        best = min(best, (t2 - t1) / steps)
-    return max(best, 1e-9)
+    t_long = min(run(steps) for _ in range(repeat))
+    t_short = min(run(1) for _ in range(repeat))
+    return max((t_long - t_short) / (steps - 1), 1e-9)
 
 
 def bench_numpy_peer(n: int, b: int, N: int, steps: int) -> float:
@@ -87,7 +88,7 @@ def bench_numpy_peer(n: int, b: int, N: int, steps: int) -> float:
             Xb, Yb = X[idx], Y[idx]
             W -= LR * ((Xb @ W.T - Yb).T @ Xb) / b
 
-    return timeit(run, repeat=3)["best_s"] / steps
+    return timeit(run, repeat=5)["best_s"] / steps
 
 
 def bench_torch_peer(n: int, b: int, N: int, r: int | None, scale: float, steps: int) -> float | None:
@@ -125,7 +126,7 @@ def bench_torch_peer(n: int, b: int, N: int, r: int | None, scale: float, steps:
             loss.backward()
             opt.step()
 
-    return timeit(run, repeat=3)["best_s"] / steps
+    return timeit(run, repeat=5)["best_s"] / steps
 
 
 def bench_diagnostics(task, r: int, mode: str) -> float:
@@ -141,12 +142,25 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="512 x 512 layer, batch 128, short timings")
     parser.add_argument("--n", type=int, default=None, help="layer size (default 1024, quick 512)")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default 256, quick 128)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS / torch threads for every contender (default: the libraries' own defaults)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads)
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
     xp = backend.get_namespace(args.backend)
     n = args.n or (512 if args.quick else 1024)
     b = args.batch or (128 if args.quick else 256)
     N = 8 * b
     steps = 10 if args.quick else 30
+    repeat = 3 if args.quick else 5
     rates = machine_rates(xp, n=1024 if args.quick else 2048, copy_mb=64 if args.quick else 256)
     print(f"backend {rates['backend']} | cpu {rates['cpu']} | matmul {rates['matmul_gflops']:.1f} GFLOP/s | "
           f"copy {rates['copy_gbs']:.1f} GB/s (read + write)")
@@ -156,7 +170,12 @@ def main(argv=None) -> int:
         torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     except ImportError:
         torch_note = "torch not installed (pip install --no-deps -r benchmarks/requirements-peers.txt)"
-    print(f"layer {n} x {n}, batch {b}, pool of {N} samples, SGD; peers: NumPy full-gradient step, {torch_note}")
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info()
+                     if i.get("user_api") == "blas")
+    print(f"layer {n} x {n}, batch {b}, pool of {N} samples, SGD; peers: NumPy full-gradient step, {torch_note}; "
+          f"BLAS: {blas}")
 
     model = linear(n, n)
     task = linear_task(n, rank=8, norm=0.4, n_train=N, n_test=64, rng=0, xp=xp)
@@ -171,7 +190,7 @@ def main(argv=None) -> int:
     configs = [("full", full(), None), ("lora r=4", lora(4), 4), ("lora r=16", lora(16), 16),
                ("lora r=64", lora(64), 64), ("rslora r=16", rslora(16), 16)]
     for name, adapter, r in configs:
-        t_ours = bench_ours(model, task, adapter, xp, steps, b)
+        t_ours = bench_ours(model, task, adapter, xp, steps, b, repeat)
         scale = adapter.config.get("scale", 1.0)
         t_torch = bench_torch_peer(n, b, N, r, scale, steps)
         gflops = _flops(n, b, r) / t_ours / 1e9
@@ -197,7 +216,7 @@ def main(argv=None) -> int:
         share = t / (t + RECORD_STRIDE * t_step["lora r=16"])
         diag_rows.append({"mode": mode, "ms": 1e3 * t, "steps_equivalent": ratio, "share_of_training": share})
         print(f"{mode:<11} {1e3 * t:>9.1f} {ratio:>17.1f} {100 * share:>19.1f}%")
-    write_json(args.json, {"machine": rates, "n": n, "batch": b, "numpy_ms_per_step": 1e3 * t_numpy,
+    write_json(args.json, {"machine": rates, "n": n, "batch": b, "threads": args.threads, "numpy_ms_per_step": 1e3 * t_numpy,
                            "steps": rows, "diagnostics": diag_rows, "quick": args.quick})
     return 0
 
