@@ -205,6 +205,17 @@ def test_continual_fine_tuning_chains_the_tasks():
         finetune_sequence(model, tasks, lora(4), sgd(0.1), steps=1, start=tasks[0].W0)
 
 
+def test_float32_runs_stay_float32(xp):
+    task = linear_task(12, rank=2, n_train=24, rng=0, xp=xp, dtype=xp.float32)
+    assert task.X_train.dtype == xp.float32 and task.delta_star["W"].dtype == xp.float32
+    res = finetune(linear(12, 12), task, lora(4), adam(0.02), steps=100, record_every=50, rng=1)
+    assert res.weights["W"].dtype == xp.float32
+    assert res.final("train_loss") < 0.05 * res.history["train_loss"].iloc[0]
+    ref = finetune(linear(12, 12), linear_task(12, rank=2, n_train=24, rng=0, xp=xp), lora(4), adam(0.02), steps=100,
+                   record_every=50, rng=1)
+    np.testing.assert_allclose(res.history["train_loss"], ref.history["train_loss"], rtol=1e-3)
+
+
 def test_result_records_the_configuration():
     task = linear_task(8, rank=1, n_train=8, rng=0)
     res = finetune(linear(8, 8), task, rslora(2, alpha=4.0), sgd(0.1), steps=4, rng=3)

@@ -184,7 +184,7 @@ def input_covariance(n: int, kind: str = "isotropic", *, decay: float = 1.0, bas
         S = (Q * lam) @ Q.T
         S = 0.5 * (S + S.T)
     if like is not None:
-        return backend.asarray(S, like=like)
+        return backend.asarray(S, like=like, dtype=like.dtype)
     return backend.asarray(S, xp=xp if xp is not None else backend.get_namespace("numpy"))
 
 
@@ -271,7 +271,7 @@ def target_update(W0: Any, rank: int, *, norm: float = 0.4, spectrum: str = "fla
     if residual > 0:
         E = gen.standard_normal((m, n))
         dW = dW + residual * sigma1 * E / np.linalg.norm(E, 2)
-    return backend.asarray(dW, like=W0)
+    return backend.asarray(dW, like=W0, dtype=W0.dtype)
 
 
 # =========================================================================== #
@@ -410,16 +410,17 @@ def make_task(model: Model, W0: Mapping[str, Any], delta_star: Mapping[str, Any]
     cov_ft = _cov(input_cov, "input_cov")
     cov_pre = _cov(sigma_pre, "sigma_pre")
     target = merge(W0, delta_star)
-    X_train = backend.asarray(_gaussian_rows(n_train, cov_ft, gen), like=like)
-    X_test = backend.asarray(_gaussian_rows(n_test, cov_ft, gen), like=like)
+    dt = like.dtype  # data in the weights' precision (float32 weights, float32 data)
+    X_train = backend.asarray(_gaussian_rows(n_train, cov_ft, gen), like=like, dtype=dt)
+    X_test = backend.asarray(_gaussian_rows(n_test, cov_ft, gen), like=like, dtype=dt)
     Y_train = _labels(model, target, X_train, noise, gen)
     Y_test = _labels(model, target, X_test, 0.0, gen)
     X_source = Y_source = None
     if n_source:
-        X_source = backend.asarray(_gaussian_rows(n_source, cov_pre, gen), like=like)
+        X_source = backend.asarray(_gaussian_rows(n_source, cov_pre, gen), like=like, dtype=dt)
         Y_source = _labels(model, W0, X_source, 0.0, gen)
     return Task(X_train, Y_train, X_test, Y_test, dict(W0), dict(delta_star),
-                backend.asarray(cov_pre, like=like), backend.asarray(cov_ft, like=like),
+                backend.asarray(cov_pre, like=like, dtype=dt), backend.asarray(cov_ft, like=like, dtype=dt),
                 X_source, Y_source, dict(params or {}))
 
 
