@@ -96,6 +96,8 @@ MIRROR_FORGETTING = 0.10  # "mirrors full FT": forgetting within 10 % and the sa
 SUFFIX = "_smoke" if SMOKE else ""
 
 # %%
+import logging
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -109,6 +111,7 @@ from lowrank_lab.experiments import run_sweep
 from lowrank_lab.plotting import PALETTE, savefig, use_style
 
 use_style()
+logging.getLogger("fontTools").setLevel(logging.ERROR)  # font subsetting chatter of the PDF backend
 pd.set_option("display.width", 160)
 print(f"smoke: {SMOKE}; all runs use NumPy on the host (the matrices are {N_DIM} x {N_DIM})")
 COMMON = dict(n=N_DIM, task_rank=TASK_RANK, n_train=N_TRAIN, max_steps=MAX_STEPS, matched_loss=MATCHED_LOSS)
@@ -469,7 +472,7 @@ for ax, cond in zip(axes, NORMS):
             ascending=False)
         name = NAMES[m] + (", r = " + str(IV_CONFIGS[0][1]) if m == "lora" else "")
         ax.plot(g["x"], g["y"], marker=marker, ms=5, color=color, label=f"{name} ({variant})")
-        if m == "lora" and variant == "merged":
+        if m == "lora" and variant == "merged" and cond == "large":
             for lam, row in g.iterrows():
                 if lam in (1.0, LAMBDA_CLAIM, 0.0):
                     ax.annotate(f"λ = {lam:g}", (row.x, row.y), textcoords="offset points", xytext=(5, -11),
@@ -546,7 +549,7 @@ fig, ax = plt.subplots(figsize=(5.6, 3.8))
 for col, name, color in (("amplification", r"$\|\Delta W\|_F / \|U_r^\top W_0 V_r\|_F$ (ΔW's directions)",
                           PALETTE[0]),
                          ("random_amplification", "same with random orthonormal $U, V$", PALETTE[5])):
-    summ = analysis.seed_summary(amp, "rank", col, center="mean", spread="ci")
+    summ = analysis.seed_summary(amp, "rank", col, center="median", spread="ci")
     ax.plot(summ["rank"], summ["center"], "o-", ms=4, color=color, label=name)
     ax.fill_between(summ["rank"], summ["low"], summ["high"], color=color, alpha=0.15, lw=0)
 ax.set(xscale="log", yscale="log", xlabel="LoRA rank r (top-r directions of ΔW)", ylabel="amplification factor",
@@ -555,13 +558,14 @@ ax.set_xticks(REPLICA_RANKS, [str(r) for r in REPLICA_RANKS])
 ax.legend(fontsize=8)
 savefig(fig, "05_amplification")
 plt.show()
-display(amp.groupby("rank")[["amplification", "random_amplification", "train_loss_ratio"]].mean().round(3))
+display(amp.groupby("rank")[["amplification", "random_amplification", "train_loss_ratio"]].median().round(3))
 
 # %% [markdown]
 # *Figure `05_amplification` (E-8).* Hu et al.'s amplification factor ‖ΔW‖_F/‖U_rᵀW₀V_r‖_F
-# with U_r, V_r the top-r singular vectors of the LoRA update at rank r, mean and 95 % CI
-# over seeds, next to the same ratio for random orthonormal directions (their Table 7's
-# "random" column).
+# with U_r, V_r the top-r singular vectors of the LoRA update at rank r, median and 95 % CI
+# over seeds (a random one-dimensional projection can be nearly 0, so the random ratio is
+# heavy-tailed at r = 1), next to the same ratio for random orthonormal directions (their
+# Table 7's "random" column).
 #
 # ## 7. The mechanism toys
 #
@@ -722,7 +726,7 @@ excess = {c: {meth: ci(cell(c, meth, R_MAX, "forgetting") / cell(c, "full", N_DI
               for meth in ("lora", "rslora", "lora_2r")} for c in NORMS}
 lam_row = {c: iv[c][(iv[c].method == "lora") & (iv[c].variant == "merged") & (iv[c].lam == LAMBDA_CLAIM)]
            for c in NORMS}
-amp_tab = amp.groupby("rank")[["amplification", "random_amplification"]].mean()
+amp_tab = amp.groupby("rank")[["amplification", "random_amplification"]].median()
 text = [
     "**Intruders at matched loss.**",
     f"* Large update: full FT has {m('large', 'full', N_DIM, col)} intruders at ε = {EPS_CLAIM}, LoRA α/r at "
@@ -744,7 +748,7 @@ text += [
         f"{c} update: forgetting × {lam_row[c]['forgetting_ratio'].mean():.2f} for "
         f"{100 * lam_row[c]['progress_lost'].mean():.1f} % of the training-loss reduction" for c in NORMS) + ".",
     "",
-    f"**LoRA §7 replica:** φ(1, 1) between A_{r1} and A_{r2} is {phi11[0]:.2f}; amplification at r = "
+    f"**LoRA §7 replica:** φ(1, 1) between A_{r1} and A_{r2} is {phi11[0]:.2f}; median amplification at r = "
     f"{REPLICA_RANKS[0]} / {REPLICA_RANKS[-1]}: {amp_tab.amplification.iloc[0]:.1f} / "
     f"{amp_tab.amplification.iloc[-1]:.2f}, against {amp_tab.random_amplification.iloc[0]:.1f} / "
     f"{amp_tab.random_amplification.iloc[-1]:.2f} for random directions of the same width.",
