@@ -205,7 +205,7 @@ def lr_of(cond, method, rank):
 
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.6), sharey=True)
 show = [("full", N_DIM), ("lora", 4), ("lora", R_MAX), ("rslora", 4), ("rslora", R_MAX), ("lora_2r", R_MAX)]
 for ax, cond in zip(axes, NORMS):
     fr = tuning[cond]
@@ -222,7 +222,7 @@ for ax, cond in zip(axes, NORMS):
     ax.set_xticks([2.0**k for k in LR_EXPONENTS[cond]], [f"$2^{{{k}}}$" for k in LR_EXPONENTS[cond]])
     ax.xaxis.set_minor_locator(plt.NullLocator())
 axes[0].set_ylabel("steps to the matched loss (median)")
-axes[0].legend(fontsize=8, ncol=2)
+axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 savefig(fig, "05_lr_tuning")
 plt.show()
 
