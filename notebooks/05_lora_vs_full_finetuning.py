@@ -782,7 +782,7 @@ display(Markdown("\n".join(text)))
 #   high rank. **In this toy high-rank α/r, not rsLoRA, is the one closest to full
 #   fine-tuning**: the "higher-rank rsLoRA mirrors full fine-tuning" trend is not
 #   reproduced (nor was it by the brief's pilot). Counts do fall with r under rsLoRA for
-#   the small update, but they fall for α/r as well.
+#   the small update, but they also fall (from a lower level) for α/r.
 # * **The intervention** works where there are intruders to scale: for the large update,
 #   PEFT's λ = 0.75 lowers forgetting at a small cost to the task (numbers above); for the
 #   small update there is almost nothing to remove at ε = 0.5, so nothing changes. In this
