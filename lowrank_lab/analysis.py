@@ -15,7 +15,11 @@ Seeds
     :func:`seed_summary` (center and spread per group, with bootstrap confidence
     intervals), :func:`bootstrap_ci`, :func:`wilson_interval` (success
     probabilities), :func:`paired_difference` (paired CI of a difference between two
-    methods on the same seeds).
+    methods on the same seeds), :func:`rank_correlation` (Spearman's rho with a
+    bootstrap CI).
+Tuning
+    :func:`best_on_grid` (the best value of a hyper-parameter per group, and whether
+    the optimum is interior to the grid).
 Verdicts
     :func:`verdict` (the printed word from a boolean and a pre-set threshold).
 
@@ -42,6 +46,7 @@ import pandas as pd
 from ._validation import check_float, check_int
 
 __all__ = [
+    "best_on_grid",
     "bootstrap_ci",
     "crossover",
     "FirstReaching",
@@ -50,6 +55,7 @@ __all__ = [
     "late_phase_rate",
     "loglog_slope",
     "paired_difference",
+    "rank_correlation",
     "seed_summary",
     "transition_point",
     "verdict",
@@ -442,6 +448,120 @@ def paired_difference(
     if a.shape != b.shape:
         raise ValueError(f"a and b must be paired (equal length), got {a.size} and {b.size}")
     return bootstrap_ci(a - b, "mean", level=level, n_resamples=n_resamples, rng=rng)
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import rankdata  # noqa: PLC0415
+
+    rx, ry = rankdata(x), rankdata(y)
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def rank_correlation(
+    x: Any, y: Any, *, level: float = 0.95, n_resamples: int = 2000, rng: Any = 0
+) -> tuple[float, float, float]:
+    """Spearman's rank correlation ``(rho, low, high)`` with a percentile bootstrap CI over pairs.
+
+    Ties get average ranks.  Pairs with a NaN are dropped; resamples in which one
+    variable is constant are skipped.  NaN if fewer than 3 pairs or a constant variable.
+
+    Examples
+    --------
+    >>> rho, low, high = rank_correlation([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5])
+    >>> round(rho, 4), low < rho <= high
+    (0.8286, True)
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be paired (equal length), got {x.size} and {y.size}")
+    level = check_float(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size < 3:
+        return math.nan, math.nan, math.nan
+    rho = _spearman(x, y)
+    if not math.isfinite(rho):
+        return math.nan, math.nan, math.nan
+    from scipy.stats import rankdata  # noqa: PLC0415
+
+    gen = np.random.default_rng(rng)
+    idx = gen.integers(0, x.size, size=(n_resamples, x.size))
+    rx = rankdata(x[idx], axis=1)
+    ry = rankdata(y[idx], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
+    ok = denom > 0
+    stats = (rx * ry).sum(axis=1)[ok] / denom[ok]
+    if stats.size == 0:
+        return rho, rho, rho
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
+    return rho, float(low), float(high)
+
+
+# --------------------------------------------------------------------------- #
+# tuning
+# --------------------------------------------------------------------------- #
+def best_on_grid(
+    frame: pd.DataFrame,
+    by: str | Sequence[str],
+    param: str,
+    score: str,
+    *,
+    center: str = "median",
+    minimize: bool = True,
+    valid: str | None = None,
+) -> pd.DataFrame:
+    """The best grid value of ``param`` per group of ``by``, scored over seeds.
+
+    For each group and each value of ``param``, ``score`` is aggregated over the rows
+    (seeds) by ``center``; the best value minimizes (or maximizes) it.  With ``valid``
+    (a boolean column), a value qualifies only if every one of its rows is valid
+    (e.g. every seed reached the target loss); groups with no qualifying value fall
+    back to all values and are flagged ``qualified=False``.
+
+    Returns one row per group: ``by...``, ``param`` (the best value), ``score`` (its
+    aggregate), ``qualified``, ``interior`` (the best value is neither the smallest nor
+    the largest of the group's grid: the optimum was bracketed) and ``n_grid``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"method": ["a"] * 6, "lr": [0.1, 0.1, 1.0, 1.0, 10.0, 10.0],
+    ...                    "steps": [50, 60, 20, 22, 90, 100]})
+    >>> best_on_grid(df, "method", "lr", "steps").to_dict("records")
+    [{'method': 'a', 'lr': 1.0, 'steps': 21.0, 'qualified': True, 'interior': True, 'n_grid': 3}]
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    for col in [*by, param, score] + ([valid] if valid else []):
+        if col not in frame.columns:
+            raise KeyError(f"column {col!r} not in frame (columns: {list(frame.columns)})")
+    if center not in ("mean", "median"):
+        raise ValueError(f"center must be 'mean' or 'median', got {center!r}")
+    rows = []
+    for key, group in frame.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        agg = group.groupby(param, sort=True)[score].agg(center)
+        grid = agg.index.to_numpy()
+        ok = np.ones(len(agg), dtype=bool)
+        if valid is not None:
+            ok = group.groupby(param, sort=True)[valid].agg(lambda v: bool(np.all(v.astype(bool)))).to_numpy()
+        qualified = bool(ok.any())
+        cand = agg[ok] if qualified else agg
+        cand = cand[np.isfinite(cand.to_numpy(dtype=float))]
+        if cand.empty:
+            best, value = math.nan, math.nan
+        else:
+            best = cand.idxmin() if minimize else cand.idxmax()
+            value = float(cand.loc[best])
+        interior = bool(len(grid) >= 3 and np.isfinite(best) and grid[0] < best < grid[-1])
+        rows.append({**dict(zip(by, key)), param: best, score: value, "qualified": qualified,
+                     "interior": interior, "n_grid": int(len(grid))})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- #

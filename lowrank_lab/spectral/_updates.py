@@ -52,7 +52,8 @@ def _check_eps(eps: Any) -> tuple[Any, bool]:
     return arr, False
 
 
-def intruder_dimensions(W_tuned: Any, W_base: Any, k: int = 10, eps: Any = 0.5) -> IntruderResult:
+def intruder_dimensions(W_tuned: Any, W_base: Any, k: int = 10, eps: Any = 0.5, *,
+                        tuned_vectors: Any = None, base_vectors: Any = None) -> IntruderResult:
     """Intruder dimensions (Shuttleworth et al. 2024, arXiv:2410.21228, reference-code convention).
 
     ``U`` = left singular vectors of the **merged** tuned matrix ``W_tuned = W0 + dW``
@@ -67,6 +68,13 @@ def intruder_dimensions(W_tuned: Any, W_base: Any, k: int = 10, eps: Any = 0.5) 
         ``1 <= k <= min(m, n)``.
     eps : float or 1-D array of floats in (0, 1], default 0.5
         An array gives one count per threshold (counts grow with ``eps``).
+    tuned_vectors : array, shape (m, >= k), optional
+        Precomputed top left singular vectors of ``W_tuned`` (orthonormal columns ordered
+        by singular value), e.g. from :func:`lowrank_lab.linalg.randomized_svd` for a
+        large matrix; only the first ``k`` columns are used.  Default: exact SVD.
+    base_vectors : array, shape (m, q), optional
+        Precomputed left singular vectors of ``W_base`` (all ``q = min(m, n)`` of them),
+        e.g. computed once for a whole training run.  Default: exact thin SVD.
 
     Returns
     -------
@@ -88,8 +96,20 @@ def intruder_dimensions(W_tuned: Any, W_base: Any, k: int = 10, eps: Any = 0.5) 
     k = check_int(k, "k", low=1, high=min(W_tuned.shape), high_label="min(m, n)")
     eps_val, scalar = _check_eps(eps)
     xp = backend.array_namespace(W_tuned, W_base)
-    U = linalg.svd(W_tuned).U[:, :k]
-    U0 = linalg.svd(W_base).U
+    m = W_tuned.shape[0]
+    if tuned_vectors is None:
+        U = linalg.svd(W_tuned).U[:, :k]
+    else:
+        if getattr(tuned_vectors, "ndim", None) != 2 or tuned_vectors.shape[0] != m or tuned_vectors.shape[1] < k:
+            raise ValueError(f"tuned_vectors must have shape (m={m}, >= k={k}), got "
+                             f"{tuple(getattr(tuned_vectors, 'shape', ()))}")
+        U = tuned_vectors[:, :k]
+    if base_vectors is None:
+        U0 = linalg.svd(W_base).U
+    else:
+        if getattr(base_vectors, "ndim", None) != 2 or base_vectors.shape[0] != m:
+            raise ValueError(f"base_vectors must have shape (m={m}, q), got {tuple(getattr(base_vectors, 'shape', ()))}")
+        U0 = base_vectors
     max_cos = xp.max(xp.abs(xp.matrix_transpose(U) @ U0), axis=1)
     host = np.asarray(backend.to_numpy(max_cos), dtype=np.float64)  # k values, one transfer
     if scalar:
