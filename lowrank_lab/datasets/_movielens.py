@@ -1,26 +1,13 @@
-"""Loaders of the real data shipped with the suite: host arrays and tables, no models.
+"""MovieLens ml-latest-small (study C): host arrays and tables.
 
-MovieLens ml-latest-small (study C).  The files live in
-``data/movielens-ml-latest-small/`` (``ratings.csv``, ``movies.csv`` and the
-dataset's ``README.txt`` with its licence).  The release is a non-frozen
-"development" dataset, so their SHA-256 hashes are recorded in ``SHA256SUMS`` next
-to them and checked on every load.
+The files live in ``data/movielens-ml-latest-small/`` (``ratings.csv``,
+``movies.csv`` and the dataset's ``README.txt`` with its licence).  The release is
+a non-frozen "development" dataset, so their SHA-256 hashes are recorded in
+``SHA256SUMS`` next to them and checked on every load.
 
 Licence (from ``README.txt``): research use only; acknowledge F. Maxwell Harper
 and Joseph A. Konstan (2015), "The MovieLens Datasets: History and Context", ACM
 TiiS 5(4):19; redistribute only under the same terms; no commercial use.
-
-Loaders return host data (NumPy arrays, pandas frames) and import no solver: the
-labs turn them into their problems (for MovieLens,
-:func:`lowrank_lab.completion.movielens_observations` and
-:func:`lowrank_lab.completion.movielens_split`), and the ratings models live in
-:mod:`lowrank_lab.completion.ratings`.
-
-Examples
---------
->>> data = movielens_small()
->>> data.shape, data.nnz
-((610, 9724), 100836)
 """
 
 from __future__ import annotations
@@ -33,16 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths
-from ._deprecation import forward_attributes, warn_deprecated
+from .. import paths
+from .._deprecation import warn_deprecated
 
-__all__ = [
-    "MOVIELENS_DIR",
-    "ChecksumError",
-    "RatingsData",
-    "movielens_small",
-    "verify_checksums",
-]
 
 #: Directory name of the shipped copy under ``data/``.
 MOVIELENS_DIR = "movielens-ml-latest-small"
@@ -136,7 +116,7 @@ class RatingsData:
     def observations(self) -> Any:
         """Deprecated: use :func:`lowrank_lab.completion.movielens_observations`."""
         warn_deprecated("RatingsData.observations", "lowrank_lab.completion.movielens_observations(data, xp=...)")
-        from .completion.ratings import movielens_observations  # noqa: PLC0415  (deprecated shim)
+        from ..completion.ratings import movielens_observations  # noqa: PLC0415  (deprecated shim)
 
         return movielens_observations(self, xp=self.xp)
 
@@ -172,16 +152,3 @@ def movielens_small(*, directory: str | Path | None = None, verify: bool = True,
     frame["col"] = np.searchsorted(item_ids, frame["movieId"].to_numpy()).astype(np.int64)
     return RatingsData(frame["row"].to_numpy(), frame["col"].to_numpy(), frame["rating"].to_numpy(),
                        (int(user_ids.size), int(item_ids.size)), frame, user_ids, item_ids, movies, checksums, xp)
-
-
-# Names that moved to the completion lab (ratings models and the split); kept here for one
-# release through a module __getattr__ that warns (see docs/deprecations.md).
-__getattr__ = forward_attributes(__name__, {
-    "movielens_split": "lowrank_lab.completion.ratings",
-    "BiasModel": "lowrank_lab.completion.ratings",
-    "RatingsModel": "lowrank_lab.completion.ratings",
-    "fit_biases": "lowrank_lab.completion.ratings",
-    "fit_ratings_model": "lowrank_lab.completion.ratings",
-    "evaluate": "lowrank_lab.completion.ratings",
-    "SOLVERS": "lowrank_lab.completion.ratings",
-})
