@@ -39,6 +39,9 @@ Examples
 
 from __future__ import annotations
 
+from ._adapter_report import DEFAULT_EPS, adapter_report, merge_adapter
+from ._atlas import atlas, layer_index, matrix_kind, weight_spectrum
+from ._atlas_plots import METRIC_LABELS, plot_atlas_heatmap, plot_esd, plot_intruder_counts
 from ._powerlaw import PowerLawFit, powerlaw_alpha
 from ._random_matrix import (
     MarchenkoPasturFit,
@@ -73,11 +76,15 @@ from ._subspaces import (
 from ._updates import AmplificationResult, IntruderResult, amplification_factor, intruder_dimensions
 
 __all__ = [
+    "DEFAULT_EPS",
+    "METRIC_LABELS",
     "AmplificationResult",
     "IntruderResult",
     "MarchenkoPasturFit",
     "PowerLawFit",
+    "adapter_report",
     "amplification_factor",
+    "atlas",
     "correlation_traps",
     "eckart_young_tail",
     "effective_rank",
@@ -86,11 +93,17 @@ __all__ = [
     "fit_marchenko_pastur",
     "grassmann_distance",
     "intruder_dimensions",
+    "layer_index",
     "marchenko_pastur_density",
     "marchenko_pastur_edge",
+    "matrix_kind",
+    "merge_adapter",
     "nuclear_norm",
     "numerical_rank",
     "participation_ratio",
+    "plot_atlas_heatmap",
+    "plot_esd",
+    "plot_intruder_counts",
     "powerlaw_alpha",
     "principal_angles",
     "projection_distance",
@@ -102,5 +115,6 @@ __all__ = [
     "subspace_similarity",
     "subspace_similarity_grid",
     "tracy_widom_quantile",
+    "weight_spectrum",
     "welore_prune_rank",
 ]
