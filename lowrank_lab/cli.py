@@ -142,7 +142,7 @@ def _write_table(frame, out, stem: str) -> list:
     return [csv, parquet]
 
 
-def _atlas_figures(frame, weights, out, esd_names, eigenvalues: str) -> list:
+def _atlas_figures(frame, weights, out, esd_names, eigenvalues: str, formats) -> list:
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -161,12 +161,12 @@ def _atlas_figures(frame, weights, out, esd_names, eigenvalues: str) -> list:
         for ax, metric in zip(axes[:, 0], metrics):
             spectral.plot_atlas_heatmap(frame, metric, ax=ax, fmt="{:.3g}")
         fig.tight_layout()
-        written += plotting.savefig(fig, "atlas_heatmap", directory=out)
+        written += plotting.savefig(fig, "atlas_heatmap", directory=out, formats=formats)
         plt.close(fig)
     for name in esd_names:
         fig, ax = plt.subplots(figsize=(4.6, 3.4))
         spectral.plot_esd(weights[name], ax=ax, name=name, eigenvalues=eigenvalues)
-        written += plotting.savefig(fig, f"esd_{_slug(name)}", directory=out)
+        written += plotting.savefig(fig, f"esd_{_slug(name)}", directory=out, formats=formats)
         plt.close(fig)
     return written
 
@@ -212,7 +212,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
                 plotting.use_style()
                 axes = spectral.plot_intruder_counts(report)
-                written += plotting.savefig(axes[0].figure, "intruders", directory=out)
+                written += plotting.savefig(axes[0].figure, "intruders", directory=out, formats=args.formats)
                 plt.close(axes[0].figure)
         else:
             frame = spectral.atlas(weights, eigenvalues=args.eigenvalues, svd=args.svd, include=args.include,
@@ -232,7 +232,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 if unknown:
                     print(f"error: --esd names unknown tensors: {unknown}", file=sys.stderr)
                     return 2
-                written += _atlas_figures(frame, weights, out, esd, args.eigenvalues)
+                written += _atlas_figures(frame, weights, out, esd, args.eigenvalues, args.formats)
     print(f"wrote {len(written)} file(s) to {out}: {', '.join(p.name for p in written)}")
     return 0
 
@@ -268,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--k", type=int, default=10, help="top singular vectors examined for intruders")
     ins.add_argument("--no-randomize", action="store_true", help="skip the shuffled-entries comparison")
     ins.add_argument("--no-figures", action="store_true", help="tables only")
+    ins.add_argument("--formats", nargs="+", choices=["png", "pdf", "svg"], default=["png", "pdf"],
+                     help="figure file formats (default: png pdf)")
     ins.add_argument("--quiet", action="store_true", help="no progress bar")
     ins.set_defaults(func=cmd_inspect)
     return parser
