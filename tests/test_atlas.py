@@ -7,12 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import to_xp
+from safetensors import numpy as safetensors_numpy
 
 from lowrank_lab import cli, datasets, spectral
-
-from helpers import to_xp
-
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 
 def _orthogonal(rng, n):
@@ -276,7 +274,7 @@ def test_figures_draw(rng, tmp_path):
     out = spectral.plot_esd(weights["encoder.layer.0.attention.self.query.weight"], ax=ax)
     assert out["powerlaw"].alpha > 1 and out["shuffled"].shape == (24,)
     report = pd.DataFrame({"module": ["a", "b"], "k": [10, 10], "intruders_eps_0.1": [0, 1], "intruders_eps_0.5": [1, 2]})
-    left, right = spectral.plot_intruder_counts(report)
+    left, _ = spectral.plot_intruder_counts(report)
     assert list(left.lines[0].get_ydata()) == [1, 3]
     with pytest.raises(ValueError, match="eps must be one of"):
         spectral.plot_intruder_counts(report, eps=0.7)
@@ -316,10 +314,12 @@ def test_cli_inspect_smoke(rng, tmp_path, capsys):
 # --------------------------------------------------------------------------- WeightWatcher, where installed
 def test_agreement_with_weightwatcher_where_installed(rng):
     """alpha (with WeightWatcher's KS convention) and stable rank equal WeightWatcher's on the same matrices."""
-    pytest.importorskip("torch")
-    ww = pytest.importorskip("weightwatcher")
     import logging
 
+    pytest.importorskip("torch")
+    level = logging.getLogger().level
+    ww = pytest.importorskip("weightwatcher")
+    logging.getLogger().setLevel(level)  # importing WeightWatcher sets the root logger to INFO
     logging.getLogger("weightwatcher").setLevel(logging.ERROR)
     model = {f"l{i}.weight": _with_spectrum(rng, np.sqrt(1.0 + rng.pareto(2.0, 60)) * 0.3, 120, 60)
              for i in range(3)}

@@ -8,11 +8,9 @@ import struct
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
-save_file = safetensors_numpy.save_file
-
-from lowrank_lab import datasets  # noqa: E402
+from lowrank_lab import datasets
 
 
 def _model(rng):

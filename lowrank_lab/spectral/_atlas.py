@@ -17,7 +17,7 @@ from ._powerlaw import powerlaw_alpha
 from ._random_matrix import fit_marchenko_pastur
 from ._ranks import effective_rank, spectral_entropy, welore_prune_rank
 
-__all__ = ["atlas", "matrix_kind", "layer_index", "weight_spectrum"]
+__all__ = ["atlas", "layer_index", "matrix_kind", "weight_spectrum"]
 
 #: Eigenvalue conventions of the ESD: ``lambda_i = sigma_i^2 / N`` or ``sigma_i^2``.
 EIGENVALUE_CONVENTIONS = ("normalized", "weightwatcher")
