@@ -77,7 +77,6 @@ import platform
 import re
 import tempfile
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -218,8 +217,8 @@ ax = axes[0]
 kinds = list(dict.fromkeys(atlas["kind"]))
 block_kinds = [k for k in kinds if atlas.loc[atlas["kind"] == k, "layer"].notna().any()]
 other_kinds = [k for k in kinds if k not in block_kinds]
-style = {k: dict(color=c, marker="o") for k, c in zip(block_kinds, PALETTE)}
-style.update({k: dict(color="0.35", marker=m) for k, m in zip(other_kinds, ["s", "^", "v", "D", "P", "X"])})
+style = {k: {"color": c, "marker": "o"} for k, c in zip(block_kinds, PALETTE)}
+style.update({k: {"color": "0.35", "marker": m} for k, m in zip(other_kinds, ["s", "^", "v", "D", "P", "X"])})
 for kind in kinds:
     sub = atlas[atlas["kind"] == kind]
     ax.scatter(sub["rand_lambda_max"], sub["lambda_max"], s=24, label=kind.replace("_", " "), **style[kind])
@@ -268,8 +267,8 @@ if len(exceptions):
     if len(plain):
         text += (" Without a trap: the trained top eigenvalue is no larger than that of a random matrix with the same "
                  "entries, and its α is " + ", ".join(f"{a:.1f}" for a in plain["alpha"]) + " — no structure above "
-                 "the bulk; all-MiniLM-L6-v2 pools by averaging token embeddings, so the pooler is never used or trained "
-                 "by its sentence-embedding fine-tuning.")
+                 "the bulk. all-MiniLM-L6-v2 pools by averaging token embeddings (`pooling_mode_mean_tokens` in its "
+                 "`1_Pooling/config.json`), so no gradient of its sentence-embedding fine-tuning reaches the pooler.")
     display(Markdown(text))
 print("shuffling destroys structure in every fitted layer:", analysis.verdict(structured == len(trained)))
 
@@ -396,6 +395,10 @@ ax.scatter(cmp["ww_alpha"], cmp["alpha_ww_ks"], s=60, facecolors="none", edgecol
            label="ks='weightwatcher'")
 ax.set(xscale="log", yscale="log", xlabel=r"WeightWatcher $\hat\alpha$", ylabel=r"lowrank_lab $\hat\alpha$",
        title="Power-law exponent per layer, all-MiniLM-L6-v2")
+ticks = [t for t in (1.5, 2, 3, 4, 6, 8, 12) if grid.min() <= t <= grid.max() * 1.1]
+for axis in (ax.xaxis, ax.yaxis):
+    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+    axis.set_minor_formatter(plt.NullFormatter())
 ax.legend(fontsize=8)
 savefig(fig, "10_weightwatcher_agreement")
 plt.show()

@@ -1,7 +1,10 @@
 """Spectral metrics: ranks, subspace angles, intruder dimensions, ESDs, Marchenko-Pastur and power-law fits.
 
 One documented definition per metric (PAPERS.md, study D), validated on spectra
-with known answers in ``tests/test_spectral.py``.
+with known answers in ``tests/test_spectral.py``.  The atlas of real weights
+(:func:`atlas`, one row of these metrics per matrix of a model) and the report on
+real LoRA adapters (:func:`adapter_report`, :func:`merge_adapter`) build on them
+(``docs/pretrained.md``, ``tests/test_atlas.py``).
 
 Conventions
 -----------
