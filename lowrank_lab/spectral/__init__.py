@@ -1,7 +1,10 @@
 """Spectral metrics: ranks, subspace angles, intruder dimensions, ESDs, Marchenko-Pastur and power-law fits.
 
 One documented definition per metric (study D; the papers are in docs/references.md), validated on spectra
-with known answers in ``tests/test_spectral.py``.
+with known answers in ``tests/test_spectral.py``.  The atlas of real weights
+(:func:`atlas`, one row of these metrics per matrix of a model) and the report on
+real LoRA adapters (:func:`adapter_report`, :func:`merge_adapter`) build on them
+(``docs/pretrained.md``, ``tests/test_atlas.py``).
 
 Conventions
 -----------
@@ -39,6 +42,9 @@ Examples
 
 from __future__ import annotations
 
+from ._adapter_report import DEFAULT_EPS, adapter_report, merge_adapter
+from ._atlas import atlas, layer_index, matrix_kind, weight_spectrum
+from ._atlas_plots import METRIC_LABELS, plot_atlas_heatmap, plot_esd, plot_intruder_counts
 from ._powerlaw import PowerLawFit, powerlaw_alpha
 from ._random_matrix import (
     MarchenkoPasturFit,
@@ -73,11 +79,15 @@ from ._subspaces import (
 from ._updates import AmplificationResult, IntruderResult, amplification_factor, intruder_dimensions
 
 __all__ = [
+    "DEFAULT_EPS",
+    "METRIC_LABELS",
     "AmplificationResult",
     "IntruderResult",
     "MarchenkoPasturFit",
     "PowerLawFit",
+    "adapter_report",
     "amplification_factor",
+    "atlas",
     "correlation_traps",
     "eckart_young_tail",
     "effective_rank",
@@ -86,11 +96,17 @@ __all__ = [
     "fit_marchenko_pastur",
     "grassmann_distance",
     "intruder_dimensions",
+    "layer_index",
     "marchenko_pastur_density",
     "marchenko_pastur_edge",
+    "matrix_kind",
+    "merge_adapter",
     "nuclear_norm",
     "numerical_rank",
     "participation_ratio",
+    "plot_atlas_heatmap",
+    "plot_esd",
+    "plot_intruder_counts",
     "powerlaw_alpha",
     "principal_angles",
     "projection_distance",
@@ -102,5 +118,6 @@ __all__ = [
     "subspace_similarity",
     "subspace_similarity_grid",
     "tracy_widom_quantile",
+    "weight_spectrum",
     "welore_prune_rank",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ._random_matrix import _host_eigenvalues
 
 
@@ -130,11 +130,13 @@ def _tail_params(u: np.ndarray, starts: np.ndarray, log_xmin: np.ndarray, trunca
         return beta, lead, offset, se, valid
 
 
-def _ks_block(cols_u, cols_r, cols_idx, starts, beta, lead, offset):
-    """``max(max_j Y + 1, -min_j Y)`` for rows sharing one column set; masked columns (j < start) give 0.
+def _ks_block(cols_u, cols_r, cols_idx, starts, beta, lead, offset, step=1.0):
+    """``max(max_j Y + step, -min_j Y)`` for rows sharing one column set; masked columns (j < start) give 0.
 
     ``Y_j = n_t G(x_j) - r_j`` with the model survival ``G`` and ``r_j`` the count of
-    points ``>= x_j``; ``D = max(...) / n_t`` is the two-sided KS distance.
+    points ``>= x_j``; ``D = max(...) / n_t`` is the two-sided KS distance for
+    ``step = 1`` (the ECDF on both sides of each jump) and WeightWatcher's distance
+    for ``step = 0`` (the ECDF's left limits only).
     """
     with np.errstate(over="ignore", invalid="ignore"):
         Z = np.multiply.outer(-beta, cols_u)
@@ -146,10 +148,10 @@ def _ks_block(cols_u, cols_r, cols_idx, starts, beta, lead, offset):
         n_mask = int(np.searchsorted(cols_idx, starts[-1]))
         Zm = Z[:, :n_mask]
         Zm[cols_idx[None, :n_mask] < starts[:, None]] = 0.0
-    return np.maximum(Z.max(axis=1) + 1.0, -Z.min(axis=1))
+    return np.maximum(Z.max(axis=1) + step, -Z.min(axis=1))
 
 
-def _ks_rows(u, r, rows, beta, lead, offset, stride=1):
+def _ks_rows(u, r, rows, beta, lead, offset, stride=1, step=1.0):
     """KS statistics ``max(...)`` (see :func:`_ks_block`) for sorted row indices.
 
     ``stride > 1`` evaluates only every ``stride``-th data point (plus the last):
@@ -169,12 +171,12 @@ def _ks_rows(u, r, rows, beta, lead, offset, stride=1):
         while stop < rows.size and stop - k < per and rows[stop] <= limit:
             stop += 1
         sl = slice(k, stop)
-        out[sl] = _ks_block(u[cols], r[cols], cols, rows[sl], beta[sl], lead[sl], offset[sl])
+        out[sl] = _ks_block(u[cols], r[cols], cols, rows[sl], beta[sl], lead[sl], offset[sl], step)
         k = stop
     return out
 
 
-def _scan(x: np.ndarray, truncated: bool, xmin: float | None):
+def _scan(x: np.ndarray, truncated: bool, xmin: float | None, step: float = 1.0):
     """Fit a (truncated) power law to ascending positive ``x``; KS-chosen xmin unless ``xmin`` is given."""
     n = x.size
     u = np.log(x)
@@ -196,19 +198,19 @@ def _scan(x: np.ndarray, truncated: bool, xmin: float | None):
     starts, log_xmin, beta, lead, offset, se = (a[valid] for a in (starts, log_xmin, beta, lead, offset, se))
     n_t = (n - starts).astype(np.float64)
     if starts.size == 1 or n <= _KS_EXACT_BELOW:
-        D = _ks_rows(u, r, starts, beta, lead, offset) / n_t
+        D = _ks_rows(u, r, starts, beta, lead, offset, step=step) / n_t
     else:
         # exact argmin with pruning: strided evaluation gives lower bounds LB <= D; the exact D of the
         # most promising rows gives an upper bound on min D; only rows with LB <= that bound can win.
         stride = max(2, int(math.sqrt(n) / 4))
-        lb = _ks_rows(u, r, starts, beta, lead, offset, stride=stride) / n_t
+        lb = _ks_rows(u, r, starts, beta, lead, offset, stride=stride, step=step) / n_t
         D = np.full(starts.size, np.inf)
         seed = np.sort(np.argsort(lb, kind="stable")[:8])
-        D[seed] = _ks_rows(u, r, starts[seed], beta[seed], lead[seed], offset[seed]) / n_t[seed]
+        D[seed] = _ks_rows(u, r, starts[seed], beta[seed], lead[seed], offset[seed], step=step) / n_t[seed]
         bound = D[seed].min() + 1e-12
         todo = np.nonzero((lb <= bound) & ~np.isfinite(D))[0]
         if todo.size:
-            D[todo] = _ks_rows(u, r, starts[todo], beta[todo], lead[todo], offset[todo]) / n_t[todo]
+            D[todo] = _ks_rows(u, r, starts[todo], beta[todo], lead[todo], offset[todo], step=step) / n_t[todo]
     best = int(np.argmin(D))  # first minimum = smallest xmin on ties
     return {
         "alpha": 1.0 + float(beta[best]),
@@ -220,11 +222,11 @@ def _scan(x: np.ndarray, truncated: bool, xmin: float | None):
     }
 
 
-def _fingers_fit(x: np.ndarray, xmin: float | None, max_fingers: int, pvalue: float):
+def _fingers_fit(x: np.ndarray, xmin: float | None, max_fingers: int, pvalue: float, step: float = 1.0):
     """Detect fingers with Renyi's representation of the top log-spacings, then refit truncated."""
     n = x.size
     m = max_fingers
-    ref = _scan(x[: n - m], True, xmin)  # reference exponent, unaffected by the top m points
+    ref = _scan(x[: n - m], True, xmin, step)  # reference exponent, unaffected by the top m points
     beta = ref["alpha"] - 1.0
     top = np.log(x[n - m - 1:])[::-1]  # log of the m + 1 largest, descending
     spacing = (top[:-1] - top[1:]) * np.arange(1, m + 1)  # j * (ln x_(j) - ln x_(j+1)) ~ Exp(beta)
@@ -232,14 +234,14 @@ def _fingers_fit(x: np.ndarray, xmin: float | None, max_fingers: int, pvalue: fl
     k = int(hits[-1]) + 1 if hits.size else 0
     if k == 0:
         return None, 0
-    return _scan(x[: n - k], True, xmin), k
+    return _scan(x[: n - k], True, xmin, step), k
 
 
-def _fit_once(x, xmin, fix_fingers, max_fingers, pvalue):
-    plain = _scan(x, False, xmin)
+def _fit_once(x, xmin, fix_fingers, max_fingers, pvalue, step=1.0):
+    plain = _scan(x, False, xmin, step)
     if not fix_fingers:
         return plain, 0, None
-    fixed, k = _fingers_fit(x, xmin, max_fingers, pvalue)
+    fixed, k = _fingers_fit(x, xmin, max_fingers, pvalue, step)
     if k == 0:
         return plain, 0, plain["alpha"]
     return fixed, k, plain["alpha"]
@@ -256,6 +258,7 @@ def powerlaw_alpha(
     n_bootstrap: int = 0,
     confidence: float = 0.95,
     rng: Any = None,
+    ks: str = "two-sided",
 ) -> PowerLawFit:
     """Power-law exponent of the ESD tail: Clauset-Shalizi-Newman MLE with the KS-chosen ``xmin``.
 
@@ -266,9 +269,11 @@ def powerlaw_alpha(
     the KS distance ``D = sup_x |F_n(x) - (1 - (x / xmin)^(1 - alpha))|`` over the
     tail is computed, and the ``xmin`` with the smallest ``D`` is kept (the
     smallest such ``xmin`` on ties).  ``sigma = (alpha - 1) / sqrt(n_tail)``.
-    ``D`` is the two-sided supremum (the ``powerlaw`` package used by
-    WeightWatcher evaluates the ECDF only at its left limits, which can differ by
-    up to ``1 / n_tail``).
+    ``D`` is the two-sided supremum by default; ``ks="weightwatcher"``
+    evaluates the ECDF only at its left limits, ``D = max_j |F(x_j) - j / n|``, as
+    WeightWatcher's own fit (``WW_powerlaw.py``, version 0.7) and the ``powerlaw``
+    package do.  The two can differ by up to ``1 / n_tail`` and, where the KS curve
+    is flat, pick different ``xmin`` (``docs/pretrained.md`` shows this on MiniLM).
 
     The scan is O(n^2) but vectorized: prefix sums give every MLE at once; the
     KS distances are computed in cache-sized blocks, first on every
@@ -311,6 +316,8 @@ def powerlaw_alpha(
     confidence : float in (0, 1), default 0.95
     rng : int, Generator or None
         Seed of the bootstrap.
+    ks : {"two-sided", "weightwatcher"}, default "two-sided"
+        KS distance that chooses ``xmin`` (see above).
 
     Returns
     -------
@@ -342,10 +349,11 @@ def powerlaw_alpha(
         finger_pvalue = check_float(finger_pvalue, "finger_pvalue", low=0.0, high=1.0,
                                     low_inclusive=False, high_inclusive=False)
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", low=0)
+    step = {"two-sided": 1.0, "weightwatcher": 0.0}[check_choice(ks, "ks", ("two-sided", "weightwatcher"))]
     confidence = check_float(confidence, "confidence", low=0.0, high=1.0, low_inclusive=False,
                              high_inclusive=False)
 
-    fit, k, alpha_unfixed = _fit_once(x, xmin, fix_fingers, max_fingers, finger_pvalue)
+    fit, k, alpha_unfixed = _fit_once(x, xmin, fix_fingers, max_fingers, finger_pvalue, step)
     lam_max = float(x[-1])
     alpha = fit["alpha"]
     z = alpha * np.log(x)
@@ -358,7 +366,7 @@ def powerlaw_alpha(
         for b in range(n_bootstrap):
             xb = np.sort(gen.choice(x, size=n, replace=True))
             try:
-                boots[b] = _fit_once(xb, xmin, fix_fingers, max_fingers, finger_pvalue)[0]["alpha"]
+                boots[b] = _fit_once(xb, xmin, fix_fingers, max_fingers, finger_pvalue, step)[0]["alpha"]
             except ValueError:  # a degenerate resample (e.g. all tail values tied)
                 boots[b] = np.nan
         lo_q, hi_q = (1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0
