@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array, check_choice, check_float, check_int
+from .._validation import check_array, check_choice, check_float, check_indices, check_int, check_memory
 from ..linalg import sampled_dot, segment_sum
 from ..matrices import LowRankMatrix
 
@@ -124,6 +124,7 @@ class Observations:
         duplicates = check_choice(duplicates, "duplicates", DUPLICATES)
         m, n = _check_shape(shape)
         values = check_array(values, "values", ndim=1, finite=False, min_size=0)
+        _check_memory(m, n, int(values.shape[0]))
         xp = backend.array_namespace(values)
         rows = _check_index_array(rows, "rows", xp, values)
         cols = _check_index_array(cols, "cols", xp, values)
@@ -230,6 +231,7 @@ class Observations:
     @classmethod
     def _trusted(cls, rows: Any, cols: Any, values: Any, shape: tuple[int, int]) -> Observations:
         """Skip validation and sorting: the caller guarantees sorted, unique, in-range entries."""
+        _check_memory(shape[0], shape[1], int(values.shape[0]))
         obj = cls.__new__(cls)
         _fill(obj, rows, cols, values, shape)
         return obj
@@ -374,27 +376,30 @@ def _check_shape(shape: Any) -> tuple[int, int]:
         raise ValueError(f"shape must be a pair (m, n), got {shape!r}")
     m = check_int(shape[0], "shape[0] (m)", low=1)
     n = check_int(shape[1], "shape[1] (n)", low=1)
+    if m * n >= 2**63:  # entries are keyed by the int64 row * n + col
+        raise ValueError(f"shape must have m * n < 2^63 (int64 entry keys), got ({m}, {n})")
     return m, n
 
 
+def observations_nbytes(m: int, n: int, nnz: int) -> int:
+    """Bytes :class:`Observations` allocates: row and column offsets plus the sorted copies of the entries.
+
+    ``8 (m + n + 2)`` bytes of offsets, and about ``80`` bytes per entry (indices,
+    values, keys and the column-order copies, int64 / float64).
+    """
+    return 8 * (int(m) + int(n) + 2) + 80 * int(nnz)
+
+
+def _check_memory(m: int, n: int, nnz: int) -> None:
+    check_memory(
+        observations_nbytes(m, n, nnz), "shape",
+        f"the row and column offsets of a {m} x {n} matrix and the sorted copies of its {nnz} entries",
+        hint="completion needs (m + n) int64 offsets whatever the number of entries; use a smaller shape",
+    )
+
+
 def _check_index_array(x: Any, name: str, xp: Any, like: Any) -> Any:
-    if x is None:
-        raise TypeError(f"{name} must be an integer array, got None")
-    if isinstance(x, (list, tuple)):
-        x = np.asarray(x, dtype=np.int64) if len(x) else np.zeros(0, dtype=np.int64)
-    try:
-        x_xp = backend.array_namespace(x)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be an integer array, got {type(x).__name__}") from exc
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(x.shape)}")
-    if not x_xp.isdtype(x.dtype, "integral"):
-        raise TypeError(f"{name} must be an integer array, got dtype {x.dtype}")
-    if backend.backend_name(x_xp) != backend.backend_name(xp):
-        x = backend.asarray(backend.to_numpy(x).astype(np.int64), like=like)
-    if x.dtype != xp.int64:
-        x = xp.astype(x, xp.int64)
-    return x
+    return check_indices(x, name, like=like)
 
 
 def _check_range(idx: Any, bound: int, name: str, label: str) -> None:
@@ -531,6 +536,7 @@ def sample_entries(
     else:
         count = check_int(n_observed, "n_observed", low=1, high=total, high_label="m*n")
     noise = check_float(noise, "noise", low=0.0)
+    _check_memory(m, n, count)
     linear = _uniform_positions(total, count, gen)
     host_rows = linear // n
     host_cols = linear % n

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_int
+from .._validation import check_int, check_namespace
 
 
 def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool = False) -> Any:
@@ -20,10 +20,18 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     ----------
     values : array, shape (N,) or (N, ...)
     segment_ids : integer array, shape (N,)
-        Values in ``[0, n_segments)``.  Not checked (this is an inner-loop kernel).
+        Values in ``[0, n_segments)`` (checked: an id out of range is a ``ValueError``
+        that names it).
     n_segments : int
     sorted : bool
-        Promise that ``segment_ids`` is non-decreasing (enables a faster kernel).
+        Promise that ``segment_ids`` is non-decreasing (enables a faster kernel).  The
+        promise is checked (one pass over the ids): a decreasing pair is a
+        ``ValueError``, never a wrong sum.
+
+    Notes
+    -----
+    The checks synchronize with the device once; the library's inner loops call the
+    unchecked kernel on ids they built themselves.
 
     Examples
     --------
@@ -31,13 +39,35 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0]), 3)
     array([4., 0., 2.])
     """
-    xp = backend.array_namespace(values, segment_ids)
+    xp = check_namespace(values=values, segment_ids=segment_ids)
     n_segments = check_int(n_segments, "n_segments", low=0)
+    if not isinstance(sorted, (bool, np.bool_)):
+        raise TypeError(f"sorted must be a bool, got {sorted!r}")
     if segment_ids.ndim != 1 or values.ndim < 1 or values.shape[0] != segment_ids.shape[0]:
         raise ValueError(
             f"segment_ids must be 1-D with one id per row of values, got shapes "
             f"{tuple(segment_ids.shape)} and values {tuple(values.shape)}"
         )
+    if not xp.isdtype(segment_ids.dtype, "integral"):
+        raise TypeError(f"segment_ids must be an integer array, got dtype {segment_ids.dtype}")
+    if segment_ids.shape[0]:
+        lo, hi = int(xp.min(segment_ids)), int(xp.max(segment_ids))
+        if lo < 0 or hi >= n_segments:
+            raise ValueError(
+                f"segment_ids must be in [0, n_segments={n_segments}), got {lo if lo < 0 else hi}"
+            )
+        if sorted and segment_ids.shape[0] > 1 and bool(xp.any(segment_ids[1:] < segment_ids[:-1])):
+            at = int(xp.argmax(xp.astype(segment_ids[1:] < segment_ids[:-1], xp.int8)))
+            raise ValueError(
+                f"segment_ids must be non-decreasing with sorted=True, got {int(segment_ids[at])} before "
+                f"{int(segment_ids[at + 1])} at position {at}; pass sorted=False"
+            )
+    return _segment_sum(values, segment_ids, n_segments, bool(sorted))
+
+
+def _segment_sum(values: Any, segment_ids: Any, n_segments: int, sorted: bool = False) -> Any:
+    """:func:`segment_sum` without the checks (ids built by the library)."""
+    xp = backend.array_namespace(values, segment_ids)
     if backend.is_numpy(xp):
         return _segment_sum_numpy(values, segment_ids, n_segments, sorted)
     if backend.is_cupy(xp):  # pragma: no cover - needs a GPU
