@@ -143,8 +143,7 @@ def _rmatmat(obs: Observations, col_values: Any, Y: Any) -> Any:
 
 
 def _qr(xp: Any, A: Any) -> tuple[Any, Any]:
-    Q, R = xp.linalg.qr(A, mode="reduced")
-    return Q, R
+    return linalg.thin_qr(A)
 
 
 def _operator_svd(

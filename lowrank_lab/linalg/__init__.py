@@ -21,8 +21,9 @@ segment_normal_equations, segment_least_squares, segment_cg, padded_layout, bloc
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
-orthonormalize
-    Thin QR with a positive diagonal of R (a unique, backend-independent basis).
+orthonormalize, thin_qr
+    Thin QR with a positive diagonal of R (a unique, backend-independent basis); thin QR
+    without a convention (tall-skinny panels on one BLAS thread).
 """
 
 
@@ -48,6 +49,7 @@ from ._svd import (
     randomized_svd_operator,
     svd,
     svd_flip,
+    thin_qr,
     truncated_svd,
 )
 
@@ -76,5 +78,6 @@ __all__ = [
     "segment_sum",
     "svd",
     "svd_flip",
+    "thin_qr",
     "truncated_svd",
 ]
