@@ -287,10 +287,10 @@ def check_memory(nbytes: float, name: str, what: str, *, limit: float | None = N
     Examples
     --------
     >>> check_memory(2**20, "shape", "a test array", limit=2**30)
-    >>> check_memory(2**40, "shape", "a dense 2^20 x 2^17 matrix", limit=2**30)
+    >>> check_memory(2**40, "shape", "a dense 2^20 x 2^17 matrix", limit=2**30, limit_name="max_bytes")
     Traceback (most recent call last):
     ...
-    lowrank_lab._validation.MemoryLimitError: shape: a dense 2^20 x 2^17 matrix would take 1 TiB, more than the memory limit of 1 GiB (LOWRANK_MEMORY_LIMIT)
+    lowrank_lab._validation.MemoryLimitError: shape: a dense 2^20 x 2^17 matrix would take 1 TiB, more than the memory limit of 1 GiB (max_bytes)
     """
     source = MEMORY_LIMIT_ENV if limit is None else (limit_name or "limit")
     limit = memory_limit() if limit is None else float(limit)
