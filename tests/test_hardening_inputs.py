@@ -159,3 +159,21 @@ def test_float32_psd_truth_is_psd_and_solved_symmetrically():
     assert problem.psd and problem.symmetric
     result = SOLVERS["factored_gd"](problem, 2, rng=0, max_iter=5)
     assert result.params["parameterization"] == "symmetric" and result.factors[0].dtype == np.float32
+
+
+def test_solvers_and_dense_builders_refuse_oversized_requests(monkeypatch):
+    from lowrank_lab.completion import SOLVERS, Observations
+    from lowrank_lab.matrices import coherent_low_rank_matrix, low_rank_matrix
+
+    monkeypatch.setenv("LOWRANK_MEMORY_LIMIT", "64MiB")
+    obs = Observations([0, 1, 2], [0, 1, 2], [1.0, 2.0, 3.0], shape=(10**6, 10**6))  # 16 MB of offsets
+    for name, solver in SOLVERS.items():
+        with pytest.raises(MemoryError, match=r"rank: the factors and work arrays of a rank-10 model of a "
+                                              r"1000000 x 1000000 matrix would take 1.79 GiB, more than the memory "
+                                              r"limit of 64 MiB"):
+            solver(obs, 10, **({"reg": 1.0} if name == "soft_impute" else {}))
+    for builder in (low_rank_matrix, coherent_low_rank_matrix):
+        with pytest.raises(ValueError, match=r"m, n: a dense 100000 x 100000 matrix \(float64\) and its rank-2 "
+                                             r"factors would take 74.5 GiB"):
+            builder(100_000, 100_000, 2, rng=0)
+    assert low_rank_matrix(100, 100, 2, rng=0).shape == (100, 100)

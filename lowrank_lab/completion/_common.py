@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import backend, linalg
-from .._validation import check_array, check_int
+from .._validation import check_array, check_int, check_memory
 from ..iteration import Iterate, iterate
 from ..results import HistoryRecorder
 from .metrics import (
@@ -121,8 +121,28 @@ def _drive(monitor: _Monitor, initial: tuple, step: Any, loss_of: Any, *, max_it
                        progress=progress, desc=desc, finite_factors=True, loss_name="train_loss")
 
 
-def _check_rank(rank: Any, shape: tuple[int, int]) -> int:
-    return check_int(rank, "rank", low=1, high=min(shape), high_label="min(m, n)")
+def _check_rank(rank: Any, shape: tuple[int, int], nnz: int = 0) -> int:
+    k = check_int(rank, "rank", low=1, high=min(shape), high_label="min(m, n)")
+    _check_solver_memory(shape, k, nnz)
+    return k
+
+
+def solver_nbytes(shape: tuple[int, int], rank: int, nnz: int) -> int:
+    """Bytes a completion solver allocates: factors, sketches and work arrays, plus per-entry buffers.
+
+    About six ``(m + n) x (rank + 10)`` float64 arrays at once (the factors, their QRs,
+    the randomized SVD's sketch of width ``rank + 10``, the next iterate) and four
+    per-entry arrays (residual, the half-steps' ones).
+    """
+    m, n = shape
+    return 8 * (6 * (int(m) + int(n)) * (int(rank) + 10) + 4 * int(nnz))
+
+
+def _check_solver_memory(shape: tuple[int, int], rank: int, nnz: int) -> None:
+    m, n = shape
+    check_memory(solver_nbytes(shape, rank, nnz), "rank",
+                 f"the factors and work arrays of a rank-{rank} model of a {m} x {n} matrix",
+                 hint="a completion solver holds (m + n) x (rank + 10) arrays; use a smaller rank or shape")
 
 
 

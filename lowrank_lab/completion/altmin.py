@@ -175,7 +175,7 @@ def altmin(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     reg = check_float(reg, "reg", low=0.0)
     solve = check_choice(solve, "solve", ("exact", "cg"))
     cg_iters = check_int(cg_iters, "cg_iters", low=1)

@@ -134,7 +134,7 @@ def soft_impute(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     reg = check_float(reg, "reg", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -308,7 +308,7 @@ def svt(
     m, n = obs.shape
     p_hat = obs.density
     rank = min(m, n) // 2 if rank is None else rank
-    rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
+    rank = _check_rank(rank, obs.shape, obs.nnz)
     rank_increment = check_int(rank_increment, "rank_increment", low=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -414,7 +414,7 @@ def svp(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -507,7 +507,7 @@ def scaled_gd(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
