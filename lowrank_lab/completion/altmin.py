@@ -237,8 +237,8 @@ def altmin(
         else:
             U, V = _init_pair(init, k, obs.shape, obs.values)
 
-    def loss_of(F: Any, G: Any, r: Any) -> Any:
-        val = 0.5 * xp.sum(r * r)
+    def loss_of(F: Any, G: Any, sq: Any) -> Any:
+        val = 0.5 * sq
         if reg > 0:
             val = val + 0.5 * reg * (xp.sum(F * F) + xp.sum(G * G))
         return val
@@ -296,8 +296,11 @@ def altmin(
         return half_step(row_side, V, U), V
 
     with plan:  # shuts the plan's thread pool down however the run ends
+        if threaded:
+            monitor.executor, monitor.n_threads = plan.executor, plan.n_threads
         outcome = _drive(monitor, (U, V), sweep, loss_of, max_iter=max_iter, check_every=check_every,
-                         callback=callback, progress=progress, desc="altmin", context=serial_blas(threaded))
+                         callback=callback, progress=progress, desc="altmin", context=serial_blas(threaded),
+                         residual=False)
     return monitor.recorder.result(factors=outcome.state, n_iter=outcome.n_iter, stop_reason=outcome.stop_reason,
                                    seed=seed, solver=f"altmin_{solve}", params=params)
 

@@ -10,8 +10,9 @@ Contents
 --------
 segment_sum
     Sum rows of ``values`` that share a segment id (scatter-add).
-csr_matmul, sampled_dot, rowwise_dot
-    Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, row-wise dot products.
+csr_matmul, sampled_dot, sampled_squared_error, rowwise_dot
+    Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, the squared error
+    of ``U @ V.T`` on given entries (fused, nothing materialized), row-wise dot products.
 batched_solve, lstsq
     Solves for stacks of small systems, least squares.
 segment_normal_equations, segment_least_squares, segment_cg, padded_layout, blocked_csr, batched_spd_solve
@@ -40,7 +41,7 @@ from ._altmin import (
     segment_least_squares,
     segment_normal_equations,
 )
-from ._segment import csr_matmul, rowwise_dot, sampled_dot, segment_sum
+from ._segment import csr_matmul, rowwise_dot, sampled_dot, sampled_squared_error, segment_sum
 from ._solve import batched_solve, batched_spd_solve, lstsq
 from ._svd import (
     SVDResult,
@@ -72,6 +73,7 @@ __all__ = [
     "padded_layout",
     "rowwise_dot",
     "sampled_dot",
+    "sampled_squared_error",
     "segment_cg",
     "segment_least_squares",
     "segment_normal_equations",

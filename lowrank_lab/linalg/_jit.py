@@ -18,7 +18,7 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["numba_enabled", "residual_norm2_kernel", "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
@@ -40,6 +40,12 @@ def segment_cg_kernel() -> Any:
     """The compiled segment conjugate-gradient kernel, or None (see the module docstring)."""
     kernels = _kernels()
     return None if kernels is None else kernels[1]
+
+
+def residual_norm2_kernel() -> Any:
+    """The compiled fused squared-residual kernel, or None (see the module docstring)."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[2]
 
 
 def _kernels() -> Any:
@@ -237,4 +243,19 @@ def _build() -> Any:
             for a in range(k):
                 out[s, a] = x[a]
 
-    return segment_ls, segment_cg
+    @jit
+    def residual_norm2(rows, cols, U, V, values, start, stop):  # pragma: no cover - compiled
+        """``sum_t (values[t] - U[rows[t]] . V[cols[t]])^2`` over ``[start, stop)``, nothing materialized."""
+        k = U.shape[1]
+        total = 0.0
+        for t in range(start, stop):
+            i = rows[t]
+            j = cols[t]
+            d = 0.0
+            for a in range(k):
+                d += U[i, a] * V[j, a]
+            e = values[t] - d
+            total += e * e
+        return total
+
+    return segment_ls, segment_cg, residual_norm2
