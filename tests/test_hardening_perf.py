@@ -66,3 +66,38 @@ def test_altmin_checks_do_not_materialize_the_training_residual(monkeypatch):
     # SVP uses the residual vector in its step: it still gets it
     completion.svp(obs, 3, max_iter=2, rng=0)
     assert obs.nnz in sizes
+
+
+@pytest.mark.parametrize("bound", [7, 2**16, 2**16 + 5, 2**20])
+def test_stable_argsort_radix_path_agrees_with_a_stable_sort(xp, rng, bound):
+    keys = rng.integers(0, bound, 20_000)
+    keys[:50] = bound - 1  # ties at the top key
+    got = linalg.stable_argsort(to_xp(xp, keys), bound)
+    assert_close(got, np.argsort(keys, kind="stable"), xp=xp)
+
+
+def test_sampling_is_unchanged_by_the_faster_bookkeeping():
+    """The seeded sample is exactly that of the numpy.unique / Generator.choice formulation (caches stay valid)."""
+    from lowrank_lab.completion.observations import _uniform_positions
+
+    def reference(total, count, gen):
+        picked = np.unique(gen.integers(0, total, size=count + count // 8 + 16, dtype=np.int64))
+        while picked.size < count:
+            picked = np.union1d(picked, gen.integers(0, total, size=2 * (count - picked.size) + 16, dtype=np.int64))
+        if picked.size > count:
+            picked = np.sort(gen.choice(picked, size=count, replace=False))
+        return picked
+
+    for total, count, seed in [(10**6, 10**5, 1), (10**5, 24_000, 4), (400, 90, 5)]:  # the second one tops up
+        np.testing.assert_array_equal(_uniform_positions(total, count, np.random.default_rng(seed)),
+                                      reference(total, count, np.random.default_rng(seed)))
+
+
+@pytest.mark.skipif(not _jit.numba_enabled(), reason="Numba not installed")
+def test_compiled_sampled_dot_agrees_with_the_gathering_path(rng, monkeypatch):
+    U, V, rows, cols, _ = _problem(rng, nnz=20_000)
+    compiled = linalg.sampled_dot(U, V, rows, cols)
+    monkeypatch.setenv("LOWRANK_NUMBA", "0")
+    np.testing.assert_allclose(compiled, linalg.sampled_dot(U, V, rows, cols, chunk_size=777), rtol=1e-12, atol=1e-13)
+    f32 = linalg.sampled_dot(U.astype(np.float32), V.astype(np.float32), rows, cols)
+    assert f32.dtype == np.float32

@@ -8,8 +8,9 @@ array work.
 
 Contents
 --------
-segment_sum
-    Sum rows of ``values`` that share a segment id (scatter-add).
+segment_sum, stable_argsort
+    Sum rows of ``values`` that share a segment id (scatter-add); stable argsort of bounded
+    integer keys (radix passes on NumPy).
 csr_matmul, sampled_dot, sampled_squared_error, rowwise_dot
     Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, the squared error
     of ``U @ V.T`` on given entries (fused, nothing materialized), row-wise dot products.
@@ -41,7 +42,7 @@ from ._altmin import (
     segment_least_squares,
     segment_normal_equations,
 )
-from ._segment import csr_matmul, rowwise_dot, sampled_dot, sampled_squared_error, segment_sum
+from ._segment import csr_matmul, rowwise_dot, sampled_dot, sampled_squared_error, segment_sum, stable_argsort
 from ._solve import batched_solve, batched_spd_solve, lstsq
 from ._svd import (
     SVDResult,
@@ -78,6 +79,7 @@ __all__ = [
     "segment_least_squares",
     "segment_normal_equations",
     "segment_sum",
+    "stable_argsort",
     "svd",
     "svd_flip",
     "thin_qr",

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from .._validation import check_int
+from ._segment import stable_argsort
 from . import _jit
 from ._segment import csr_matmul, rowwise_dot, sampled_dot
 from ._solve import batched_spd_solve
@@ -143,7 +144,7 @@ def blocked_csr(
         r_idx = idx[ptr[start]:ptr[stop]]
         seg = np.repeat(np.arange(stop - start), np.diff(r_ptr))
         blk = r_idx // block_cols
-        order = np.argsort(blk, kind="stable")
+        order = stable_argsort(blk, -(-n_cols // block_cols))
         bounds = np.searchsorted(blk[order], np.arange(-(-n_cols // block_cols) + 1))
         parts = []
         for b in range(bounds.shape[0] - 1):

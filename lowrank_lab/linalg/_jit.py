@@ -18,7 +18,7 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "residual_norm2_kernel", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel", "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
@@ -46,6 +46,12 @@ def residual_norm2_kernel() -> Any:
     """The compiled fused squared-residual kernel, or None (see the module docstring)."""
     kernels = _kernels()
     return None if kernels is None else kernels[2]
+
+
+def sampled_dot_kernel() -> Any:
+    """The compiled gather-and-dot kernel of :func:`lowrank_lab.linalg.sampled_dot`, or None."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[3]
 
 
 def _kernels() -> Any:
@@ -258,4 +264,16 @@ def _build() -> Any:
             total += e * e
         return total
 
-    return segment_ls, segment_cg, residual_norm2
+    @jit
+    def sampled_dot(rows, cols, U, V, out, start, stop):  # pragma: no cover - compiled
+        """``out[t] = U[rows[t]] . V[cols[t]]`` for ``t`` in ``[start, stop)`` (no gathered copies)."""
+        k = U.shape[1]
+        for t in range(start, stop):
+            i = rows[t]
+            j = cols[t]
+            d = 0.0
+            for a in range(k):
+                d += U[i, a] * V[j, a]
+            out[t] = d
+
+    return segment_ls, segment_cg, residual_norm2, sampled_dot
