@@ -101,3 +101,17 @@ def test_compiled_sampled_dot_agrees_with_the_gathering_path(rng, monkeypatch):
     np.testing.assert_allclose(compiled, linalg.sampled_dot(U, V, rows, cols, chunk_size=777), rtol=1e-12, atol=1e-13)
     f32 = linalg.sampled_dot(U.astype(np.float32), V.astype(np.float32), rows, cols)
     assert f32.dtype == np.float32
+
+
+def test_column_order_agrees_with_a_stable_sort(xp, rng, monkeypatch):
+    rows = np.sort(rng.integers(0, 50, 3000))
+    cols = rng.integers(0, 40, 3000)
+    vals = rng.standard_normal(3000)
+    want = np.argsort(cols, kind="stable")
+    for numba in ("1", "0"):
+        monkeypatch.setenv("LOWRANK_NUMBA", numba)
+        order, r, v, off = linalg.column_order(*(to_xp(xp, a) for a in (rows, cols, vals)), 41)
+        assert_close(order, want, xp=xp)
+        assert_close(r, rows[want], xp=xp)
+        assert_close(v, vals[want], xp=xp)
+        assert_close(off, np.searchsorted(cols[want], np.arange(42)), xp=xp)

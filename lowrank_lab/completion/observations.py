@@ -52,7 +52,7 @@ import numpy as np
 
 from .. import backend
 from .._validation import check_array, check_choice, check_float, check_indices, check_int, check_memory
-from ..linalg import sampled_dot, segment_sum, stable_argsort
+from ..linalg import column_order, sampled_dot, segment_sum, stable_argsort
 from ..matrices import LowRankMatrix
 
 __all__ = [
@@ -444,12 +444,10 @@ def _fill(obj: Observations, rows: Any, cols: Any, values: Any, shape: tuple[int
     obj._values = values
     obj._shape = (int(m), int(n))
     obj._row_offsets = _offsets(rows, m)
-    col_order = stable_argsort(cols, n)
-    obj._col_order = xp.astype(col_order, xp.int64)
-    obj._col_rows = xp.take(rows, col_order)
-    obj._col_cols = xp.take(cols, col_order)
-    obj._col_values = xp.take(values, col_order)
-    obj._col_offsets = _offsets(obj._col_cols, n)
+    col_order, obj._col_rows, obj._col_values, obj._col_offsets = column_order(rows, cols, values, n)
+    obj._col_order = col_order if col_order.dtype == xp.int64 else xp.astype(col_order, xp.int64)
+    counts = obj._col_offsets[1:] - obj._col_offsets[:-1]  # the sorted columns, without a gather
+    obj._col_cols = xp.repeat(xp.arange(n, dtype=cols.dtype, device=backend.device(cols)), counts)
 
 
 # ---------------------------------------------------------------------- #

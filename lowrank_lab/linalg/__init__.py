@@ -8,9 +8,9 @@ array work.
 
 Contents
 --------
-segment_sum, stable_argsort
+segment_sum, stable_argsort, column_order
     Sum rows of ``values`` that share a segment id (scatter-add); stable argsort of bounded
-    integer keys (radix passes on NumPy).
+    integer keys (radix passes on NumPy); entries in column order (a counting sort).
 csr_matmul, sampled_dot, sampled_squared_error, rowwise_dot
     Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, the squared error
     of ``U @ V.T`` on given entries (fused, nothing materialized), row-wise dot products.
@@ -42,7 +42,15 @@ from ._altmin import (
     segment_least_squares,
     segment_normal_equations,
 )
-from ._segment import csr_matmul, rowwise_dot, sampled_dot, sampled_squared_error, segment_sum, stable_argsort
+from ._segment import (
+    column_order,
+    csr_matmul,
+    rowwise_dot,
+    sampled_dot,
+    sampled_squared_error,
+    segment_sum,
+    stable_argsort,
+)
 from ._solve import batched_solve, batched_spd_solve, lstsq
 from ._svd import (
     SVDResult,
@@ -65,6 +73,7 @@ __all__ = [
     "batched_solve",
     "batched_spd_solve",
     "blocked_csr",
+    "column_order",
     "csr_matmul",
     "has_compiled_kernels",
     "lstsq",

@@ -18,7 +18,8 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["column_order_kernel", "numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel", "segment_cg_kernel",
+           "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
@@ -52,6 +53,12 @@ def sampled_dot_kernel() -> Any:
     """The compiled gather-and-dot kernel of :func:`lowrank_lab.linalg.sampled_dot`, or None."""
     kernels = _kernels()
     return None if kernels is None else kernels[3]
+
+
+def column_order_kernel() -> Any:
+    """The compiled counting-sort transpose of :func:`lowrank_lab.linalg.column_order`, or None."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[4]
 
 
 def _kernels() -> Any:
@@ -276,4 +283,22 @@ def _build() -> Any:
                 d += U[i, a] * V[j, a]
             out[t] = d
 
-    return segment_ls, segment_cg, residual_norm2, sampled_dot
+    @jit
+    def column_order(rows, cols, values, order, col_rows, col_values, offsets):  # pragma: no cover - compiled
+        """Stable counting sort of the entries by column: ``offsets`` (zeros on entry, n + 1) get
+        the column offsets, ``order`` the permutation, ``col_rows`` / ``col_values`` the gathered entries."""
+        n_cols = offsets.shape[0] - 1
+        for t in range(cols.shape[0]):
+            offsets[cols[t] + 1] += 1
+        for j in range(n_cols):
+            offsets[j + 1] += offsets[j]
+        fill = offsets[:-1].copy()
+        for t in range(cols.shape[0]):
+            j = cols[t]
+            p = fill[j]
+            fill[j] = p + 1
+            order[p] = t
+            col_rows[p] = rows[t]
+            col_values[p] = values[t]
+
+    return segment_ls, segment_cg, residual_norm2, sampled_dot, column_order
