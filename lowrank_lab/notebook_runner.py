@@ -58,16 +58,33 @@ def discover_notebooks(directory: str | Path | None = None) -> list[Path]:
 
 
 def select_notebooks(only: Sequence[str] | None = None, directory: str | Path | None = None) -> list[Path]:
-    """Notebooks whose stem starts with any of ``only`` (``"04"`` or ``"04_spectral_toolkit"``)."""
+    """Notebooks named by ``only``: each name is a stem or a prefix of exactly one (``"04"``).
+
+    ``None`` selects every notebook.  An empty name, a name that matches no notebook
+    and a prefix that matches several (``"0"``) are refused with a ``ValueError``:
+    a typo must never start a run of the whole suite.
+    """
     found = discover_notebooks(directory)
-    if not only:
+    if only is None:
         return found
-    chosen = [p for p in found if any(p.stem == o or p.stem.startswith(o) for o in only)]
-    unknown = [o for o in only if not any(p.stem == o or p.stem.startswith(o) for p in found)]
-    if unknown:
-        names = ", ".join(p.stem for p in found)
-        raise ValueError(f"only must name existing notebooks ({names}), got unknown {unknown}")
-    return chosen
+    if isinstance(only, str) or not only:
+        raise ValueError(f"only must be a non-empty list of notebook names, got {only!r}")
+    names = ", ".join(p.stem for p in found)
+    chosen: list[Path] = []
+    for name in only:
+        name = str(name).strip()
+        if not name:
+            raise ValueError(f"only must name notebooks ({names}), got an empty name")
+        exact = [p for p in found if p.stem == name]
+        matches = exact or [p for p in found if p.stem.startswith(name)]
+        if not matches:
+            raise ValueError(f"only must name existing notebooks ({names}), got unknown {name!r}")
+        if len(matches) > 1:
+            raise ValueError(f"only: {name!r} is ambiguous, it matches {', '.join(p.stem for p in matches)}; "
+                             f"give a longer prefix, e.g. {matches[0].stem[:2]!r}")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return [p for p in found if p in chosen]
 
 
 @contextlib.contextmanager

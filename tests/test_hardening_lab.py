@@ -1,0 +1,69 @@
+"""Issue 9 (hardening): the command line, the environment files, ``make lab`` and the jupytext pairing."""
+
+from __future__ import annotations
+
+import pytest
+
+from lowrank_lab import backend, cli
+
+needs_no_gpu = pytest.mark.skipif(backend.gpu_available(), reason="checks the behaviour without a GPU")
+
+
+# --------------------------------------------------------------------------- #
+# command line
+# --------------------------------------------------------------------------- #
+@needs_no_gpu
+def test_figures_with_an_unusable_backend_is_a_clear_error_without_a_traceback(capsys, monkeypatch):
+    import lowrank_lab.notebook_runner as runner
+
+    monkeypatch.setattr(runner, "execute_notebook", lambda *a, **k: pytest.fail("nothing may run"))
+    assert cli.main(["figures", "--backend", "cupy", "--only", "04"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: backend 'cupy' was requested but no CUDA device is usable here")
+    assert "Traceback" not in err
+    monkeypatch.setenv("LOWRANK_BACKEND", "cupy")  # the environment variable is checked the same way
+    assert cli.main(["figures", "--only", "04"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("only", "message"), [
+    ("", "got an empty name"),
+    ("0", "'0' is ambiguous, it matches 00_"),
+    ("99", "got unknown '99'"),
+])
+def test_figures_refuses_an_empty_ambiguous_or_unknown_selection(capsys, monkeypatch, only, message):
+    import lowrank_lab.notebook_runner as runner
+
+    monkeypatch.setattr(runner, "execute_notebook", lambda *a, **k: pytest.fail("nothing may run"))
+    assert cli.main(["figures", "--smoke", "--only", only]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_notebook_selection_is_unique_per_name():
+    from lowrank_lab.notebook_runner import discover_notebooks, select_notebooks
+
+    found = discover_notebooks()
+    assert select_notebooks(["04", "04_spectral_toolkit", "00"]) == [found[0], found[4]]
+    with pytest.raises(ValueError, match="non-empty list"):
+        select_notebooks([])
+
+
+def test_info_says_whether_the_compiled_kernels_are_used(capsys, monkeypatch):
+    from lowrank_lab.linalg import _jit
+
+    monkeypatch.delenv("LOWRANK_BACKEND", raising=False)
+    assert cli.main(["info"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("compiled"))
+    assert ("available (Numba" in line) == _jit.numba_enabled()
+    monkeypatch.setenv("LOWRANK_NUMBA", "0")
+    assert cli.main(["info"]) == 0
+    assert "disabled (LOWRANK_NUMBA=0)" in capsys.readouterr().out
+
+
+@needs_no_gpu
+def test_info_with_cupy_selected_and_no_gpu_fails(capsys, monkeypatch):
+    monkeypatch.setenv("LOWRANK_BACKEND", "cupy")
+    assert cli.main(["info"]) == 2
+    out = capsys.readouterr().out
+    assert "selected    not usable: backend 'cupy' was requested" in out
+    assert "selected    cupy" not in out
