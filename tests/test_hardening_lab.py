@@ -67,3 +67,32 @@ def test_info_with_cupy_selected_and_no_gpu_fails(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "selected    not usable: backend 'cupy' was requested" in out
     assert "selected    cupy" not in out
+
+
+# --------------------------------------------------------------------------- #
+# make lab
+# --------------------------------------------------------------------------- #
+def _make_dry_run(*variables: str, tmp_path) -> str:
+    import shutil
+    import subprocess
+
+    from lowrank_lab import paths
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    out = subprocess.run(["make", "-n", "lab", f"VENV={tmp_path / 'venv'}", *variables], cwd=paths.project_root(),
+                         capture_output=True, text=True, check=True).stdout
+    return next(line for line in out.splitlines() if "jupyter lab" in line)
+
+
+def test_make_lab_passes_port_browser_root_and_extra_options(tmp_path):
+    from lowrank_lab import paths
+
+    plain = _make_dry_run(tmp_path=tmp_path)
+    assert plain.endswith("/bin/jupyter lab notebooks/")
+    line = _make_dry_run("LAB_PORT=8890", "NO_BROWSER=1", "ALLOW_ROOT=1", "LAB_IP=0.0.0.0",
+                         "LAB_ARGS=--ServerApp.token=abc", tmp_path=tmp_path)
+    assert line.endswith("jupyter lab --port=8890 --no-browser --allow-root --ip=0.0.0.0 --ServerApp.token=abc "
+                         "notebooks/")
+    readme = (paths.project_root() / "README.md").read_text()
+    assert all(v in readme for v in ("LAB_PORT=", "NO_BROWSER=1", "ALLOW_ROOT=1", "LAB_ARGS="))
