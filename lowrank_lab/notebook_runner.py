@@ -184,9 +184,8 @@ def execute_notebook(
         output = None
         if write_notebook and error is None:
             _normalize(notebook, source.stem)
+            _paired_metadata(notebook)
             output = source.with_suffix(".ipynb")
-            notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
-            notebook.metadata.pop("widgets", None)
             tmp = output.with_name(f".{output.name}.tmp")
             nbformat.write(notebook, str(tmp))
             tmp.replace(output)
@@ -199,6 +198,21 @@ def execute_notebook(
             output=output,
             error=error,
         )
+
+
+def _paired_metadata(notebook) -> None:
+    """Notebook metadata exactly as jupytext writes the ``.ipynb`` half of a pair.
+
+    Opening the pair in JupyterLab and saving it unchanged must change neither file:
+    jupytext keeps ``text_representation`` only in the text file (the
+    ``notebook_metadata_filter`` of the ``.py`` headers keeps its version numbers out
+    of both, see ``notebooks/jupytext.toml``), so it is dropped here; widget state is
+    never saved.
+    """
+    meta = notebook.metadata.setdefault("jupytext", {})
+    meta["formats"] = "ipynb,py:percent"
+    meta.pop("text_representation", None)
+    notebook.metadata.pop("widgets", None)
 
 
 def _normalize(notebook, stem: str) -> None:

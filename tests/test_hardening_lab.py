@@ -96,3 +96,35 @@ def test_make_lab_passes_port_browser_root_and_extra_options(tmp_path):
                          "notebooks/")
     readme = (paths.project_root() / "README.md").read_text()
     assert all(v in readme for v in ("LAB_PORT=", "NO_BROWSER=1", "ALLOW_ROOT=1", "LAB_ARGS="))
+
+
+# --------------------------------------------------------------------------- #
+# jupytext pairing: open and save an unedited notebook, nothing changes
+# --------------------------------------------------------------------------- #
+def test_jupytext_load_save_cycle_leaves_both_files_of_every_pair_unchanged(tmp_path):
+    jupytext = pytest.importorskip("jupytext")
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("jupyter_server")
+    import os
+    import shutil
+
+    from lowrank_lab import paths
+    from lowrank_lab.notebook_runner import _normalize, _paired_metadata, discover_notebooks
+
+    shutil.copy(paths.project_root() / "notebooks" / "jupytext.toml", tmp_path / "jupytext.toml")
+    names = []
+    for source in discover_notebooks():
+        shutil.copy(source, tmp_path / source.name)
+        # the .ipynb exactly as `make figures` writes it (outputs aside: the cells are not executed here)
+        notebook = jupytext.read(source)
+        _normalize(notebook, source.stem)
+        _paired_metadata(notebook)
+        nbformat.write(notebook, str(tmp_path / f"{source.stem}.ipynb"))
+        os.utime(tmp_path / source.name)  # checkout order: the .py may be the older file, or the newer
+        names += [source.name, f"{source.stem}.ipynb"]
+    before = {name: (tmp_path / name).read_bytes() for name in names}
+    manager = jupytext.TextFileContentsManager(root_dir=str(tmp_path))
+    for name in names:  # what JupyterLab does on open, then on save of an unedited notebook
+        manager.save(manager.get(name), name)
+    changed = [name for name in names if (tmp_path / name).read_bytes() != before[name]]
+    assert not changed, f"a load-save cycle changed {changed}"
