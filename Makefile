@@ -1,7 +1,7 @@
 # lowrank_lab: one-command set-up, tests and figures.
 #   make test      create/reuse .venv, install, run unit tests + doctests + all notebooks in smoke mode
 #   make figures   create/reuse .venv, install, execute every notebook at full size -> figures/
-#   make lab       JupyterLab on the suite
+#   make lab       JupyterLab on the suite (LAB_PORT=8890 NO_BROWSER=1 ALLOW_ROOT=1 LAB_IP=0.0.0.0 LAB_ARGS=...)
 # Variables: PYTHON (interpreter to build the venv from), VENV, LOWRANK_BACKEND (numpy|cupy).
 
 PYTHON ?= python3
@@ -49,8 +49,19 @@ test-notebooks: venv
 figures: venv
 	TQDM_DISABLE= $(BIN)/lowrank-lab figures
 
+# JupyterLab options: a port, no browser (remote or headless machines), running as root
+# (containers, CI images: JupyterLab refuses root without --allow-root), the address to
+# listen on, and anything else verbatim.
+LAB_PORT ?=
+NO_BROWSER ?=
+ALLOW_ROOT ?=
+LAB_IP ?=
+LAB_ARGS ?=
+LAB_FLAGS = $(if $(LAB_PORT),--port=$(LAB_PORT)) $(if $(NO_BROWSER),--no-browser) \
+	$(if $(ALLOW_ROOT),--allow-root) $(if $(LAB_IP),--ip=$(LAB_IP)) $(LAB_ARGS)
+
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(strip $(LAB_FLAGS) notebooks/)
 
 info: venv
 	$(BIN)/lowrank-lab info

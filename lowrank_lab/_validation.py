@@ -8,6 +8,7 @@ data (finiteness) synchronize once, at the boundary, never inside iterations.
 from __future__ import annotations
 
 import math
+import os
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -150,3 +151,192 @@ def check_options(fn: Any, options: Any, name: str = "options", *, exclude: Sequ
             f"{name} has unknown key(s) {unknown} for {getattr(fn, '__name__', fn)}; it accepts {accepted}"
         )
     return dict(options)
+
+
+def check_namespace(**arrays: Any) -> Any:
+    """The common Array API namespace of named arrays (``None`` entries are skipped).
+
+    A ``TypeError`` naming every argument and its array type is raised when they come
+    from different libraries (a NumPy array next to a CuPy or ``array_api_strict`` one)
+    or when one is not an array at all, instead of ``array_api_compat``'s anonymous
+    "Multiple namespaces" error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xp = check_namespace(U=np.ones((2, 1)), V=np.ones((3, 1)))
+    >>> check_namespace(U=np.ones(2), V=[1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    TypeError: U, V must be arrays of one namespace, got U: numpy.ndarray, V: builtins.list
+    """
+    given = {name: a for name, a in arrays.items() if a is not None}
+    try:
+        return backend.array_namespace(*given.values())
+    except TypeError as exc:
+        kinds = ", ".join(f"{name}: {type(a).__module__}.{type(a).__name__}" for name, a in given.items())
+        raise TypeError(f"{', '.join(given)} must be arrays of one namespace, got {kinds}") from exc
+
+
+class MemoryLimitError(ValueError, MemoryError):
+    """A request whose estimated memory exceeds :func:`memory_limit` (a ``ValueError`` and a ``MemoryError``)."""
+
+
+#: Environment variable holding the memory limit of :func:`check_memory` (bytes, or with a
+#: unit: ``"8GiB"``, ``"512M"``, ``"1.5T"``; ``"none"`` for no limit).
+MEMORY_LIMIT_ENV = "LOWRANK_MEMORY_LIMIT"
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
+          "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (``None`` where the OS does not say)."""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def parse_bytes(text: str, name: str = MEMORY_LIMIT_ENV) -> float:
+    """Bytes from ``"123"``, ``"8GiB"``, ``"512 MB"``, ``"1.5t"`` (binary units), ``"none"`` (infinity).
+
+    Examples
+    --------
+    >>> parse_bytes("8GiB"), parse_bytes("512m"), parse_bytes("none")
+    (8589934592.0, 536870912.0, inf)
+    """
+    s = str(text).strip().lower().replace(" ", "")
+    if s in ("none", "off", "inf", "unlimited"):
+        return math.inf
+    digits = s.rstrip("kmgtib")
+    unit = s[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        value = math.nan
+    if unit not in _UNITS or not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{name} must be a positive number of bytes, optionally with a unit (e.g. 8GiB, 512M) or 'none', "
+            f"got {text!r}"
+        )
+    return value * _UNITS[unit]
+
+
+def memory_limit() -> float:
+    """The limit of :func:`check_memory`, in bytes.
+
+    ``LOWRANK_MEMORY_LIMIT`` when set (see :func:`parse_bytes`), else half of the
+    machine's physical memory (8 GiB where it is unknown): a request above it would
+    swap or be killed long before it finished.
+    """
+    env = os.environ.get(MEMORY_LIMIT_ENV)
+    if env is not None and env.strip():
+        return parse_bytes(env)
+    total = physical_memory()
+    return float(total // 2 if total else 8 * 2**30)
+
+
+def format_bytes(nbytes: float) -> str:
+    """``"1.5 GiB"``-style size.
+
+    Examples
+    --------
+    >>> format_bytes(3 * 2**30), format_bytes(512)
+    ('3 GiB', '512 B')
+    """
+    if not math.isfinite(nbytes):
+        return "unlimited"
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.3g} {unit}"
+    return f"{int(nbytes)} B"
+
+
+def check_memory(nbytes: float, name: str, what: str, *, limit: float | None = None, limit_name: str | None = None,
+                 hint: str = "") -> None:
+    """Refuse a request whose estimated size ``nbytes`` exceeds the memory limit.
+
+    Every public routine that allocates in proportion to its arguments' shape calls
+    this *before* allocating, so an oversized request fails at once with a message
+    naming the argument, the estimate and the limit, instead of swapping or running
+    into NumPy's ``MemoryError`` deep inside.
+
+    Parameters
+    ----------
+    nbytes : float
+        Estimated bytes of the allocation (the largest simultaneous one).
+    name : str
+        The argument that decides it (``"shape"``, ``"n_measurements"``...).
+    what : str
+        What would be allocated (``"the row and column offsets"``).
+    limit : float, optional
+        Bytes; default :func:`memory_limit` (``LOWRANK_MEMORY_LIMIT``).
+    limit_name : str, optional
+        Where an explicit ``limit`` comes from (e.g. ``"max_bytes"``), for the message.
+    hint : str, optional
+        How to get under the limit, appended to the message.
+
+    Raises
+    ------
+    MemoryLimitError
+        A ``ValueError`` (and ``MemoryError``).
+
+    Examples
+    --------
+    >>> check_memory(2**20, "shape", "a test array", limit=2**30)
+    >>> check_memory(2**40, "shape", "a dense 2^20 x 2^17 matrix", limit=2**30, limit_name="max_bytes")
+    Traceback (most recent call last):
+    ...
+    lowrank_lab._validation.MemoryLimitError: shape: a dense 2^20 x 2^17 matrix would take 1 TiB, more than the memory limit of 1 GiB (max_bytes)
+    """
+    source = MEMORY_LIMIT_ENV if limit is None else (limit_name or "limit")
+    limit = memory_limit() if limit is None else float(limit)
+    if nbytes > limit:
+        message = (
+            f"{name}: {what} would take {format_bytes(nbytes)}, more than the memory limit of "
+            f"{format_bytes(limit)} ({source})"
+        )
+        raise MemoryLimitError(message + (f"; {hint}" if hint else ""))
+
+
+def check_indices(x: Any, name: str, *, like: Any = None) -> Any:
+    """A 1-D integer index array (``int64``), in the namespace and on the device of ``like``.
+
+    Lists and tuples must hold integers: ``[0.9, 1.7]`` is a ``TypeError`` (``numpy``
+    would truncate it to ``[0, 1]`` silently), as is a float or boolean array.
+
+    Examples
+    --------
+    >>> check_indices([2, 0], "rows")
+    array([2, 0])
+    >>> check_indices([0.9, 1.7], "rows")
+    Traceback (most recent call last):
+    ...
+    TypeError: rows must be an integer array, got dtype float64 (e.g. 0.9)
+    """
+    if x is None:
+        raise TypeError(f"{name} must be an integer array, got None")
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x) if len(x) else np.zeros(0, dtype=np.int64)
+    try:
+        x_xp = backend.array_namespace(x)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an integer array, got {type(x).__name__}") from exc
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(x.shape)}")
+    if not x_xp.isdtype(x.dtype, "integral"):
+        example = ""
+        if x.shape[0] and x_xp.isdtype(x.dtype, "real floating"):
+            frac = x != x_xp.round(x)
+            if bool(x_xp.any(frac)):
+                example = f" (e.g. {float(x[int(x_xp.argmax(x_xp.astype(frac, x_xp.int8)))]):g})"
+        raise TypeError(f"{name} must be an integer array, got dtype {x.dtype}{example}")
+    if like is not None:
+        xp = backend.array_namespace(like)
+        if backend.backend_name(x_xp) != backend.backend_name(xp):
+            return backend.asarray(backend.to_numpy(x).astype(np.int64), like=like)
+        return x if x.dtype == xp.int64 else xp.astype(x, xp.int64)
+    return x if x.dtype == x_xp.int64 else x_xp.astype(x, x_xp.int64)

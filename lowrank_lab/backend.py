@@ -222,10 +222,17 @@ def as_generator(rng: Any = None) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        if isinstance(rng, (int, np.integer)) and rng < 0:
+    return np.random.default_rng(_seed_sequence(rng))
+
+
+def _seed_sequence(rng: Any) -> Any:
+    """``None``, a non-negative int seed or a ``SeedSequence``, checked (the ``rng`` argument's errors)."""
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
             raise ValueError(f"rng seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(rng)
+        return int(rng)
     raise TypeError(
         f"rng must be None, an int seed, a numpy.random.SeedSequence or a numpy.random.Generator, "
         f"got {type(rng).__name__}"
@@ -238,7 +245,8 @@ def spawn_generators(rng: Any, n: int) -> list[np.random.Generator]:
         seq = rng.bit_generator.seed_seq
         children = seq.spawn(n)
     else:
-        seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
+        seq = _seed_sequence(rng)
+        seq = seq if isinstance(seq, np.random.SeedSequence) else np.random.SeedSequence(seq)
         children = seq.spawn(n)
     return [np.random.default_rng(c) for c in children]
 

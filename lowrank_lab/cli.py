@@ -54,12 +54,28 @@ def cmd_info(args: argparse.Namespace) -> int:
     usable = ["numpy"] + (["array_api_strict"] if _version("array_api_strict") != "not installed" else [])
     usable += ["cupy"] if gpu else []
     print(f"backends    {', '.join(usable)}")
+    print(f"compiled    {_compiled_kernels()}")
     try:
-        print(f"selected    {backend.default_backend()} (LOWRANK_BACKEND)")
-    except ValueError as exc:
-        print(f"selected    invalid: {exc}")
+        selected = backend.default_backend()
+        backend.get_namespace(selected)  # usable here, not only a valid name
+    except (ValueError, RuntimeError) as exc:
+        print(f"selected    not usable: {exc}")
         return 2
+    print(f"selected    {selected} (LOWRANK_BACKEND)")
     return 0
+
+
+def _compiled_kernels() -> str:
+    """Whether the compiled (Numba) kernels of ``linalg`` are in use, and why not."""
+    from .linalg import _jit  # noqa: PLC0415
+
+    if os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return "disabled (LOWRANK_NUMBA=0): SciPy / NumPy kernels"
+    if _version("numba") == "not installed":
+        return "not available (Numba not installed; pip install 'lowrank_lab[fast]'): SciPy / NumPy kernels"
+    if not _jit.numba_enabled():
+        return "not available (Numba could not build them): SciPy / NumPy kernels"
+    return f"available (Numba {_version('numba')}): AltMin normal equations and CG, fused residual checks"
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
@@ -70,8 +86,11 @@ def cmd_figures(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.backend:
-        backend.get_namespace(args.backend)  # fail early with a clear message
+    try:  # fail early with a clear message (the option, else LOWRANK_BACKEND)
+        backend.get_namespace(args.backend)
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     mode = "smoke" if args.smoke else "full size"
     print(f"executing {len(chosen)} notebook(s) at {mode}")
     failures = 0

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from ._validation import check_array, check_float, check_int
+from ._validation import check_array, check_float, check_int, check_memory
 from .linalg import orthonormalize
 
 __all__ = ["LowRankMatrix", "coherent_low_rank_matrix", "incoherence", "low_rank_matrix"]
@@ -110,6 +110,7 @@ def low_rank_matrix(
     m = check_int(m, "m", low=1)
     n = check_int(n, "n", low=1)
     rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
+    _check_dense_memory(m, n, rank)
     if psd and m != n:
         raise ValueError(f"psd=True needs a square matrix, got m={m}, n={n}")
     if spectrum is None:
@@ -134,6 +135,14 @@ def low_rank_matrix(
     xp_ = backend.array_namespace(left)
     matrix = (left * S[None, :]) @ xp_.matrix_transpose(right)
     return LowRankMatrix(matrix=matrix, left=left, singular_values=S, right=right)
+
+
+def _check_dense_memory(m: int, n: int, rank: int) -> None:
+    """Refuse a dense ``m x n`` ground truth above the memory limit (float64 matrix plus factors)."""
+    check_memory(
+        8 * (m * n + 2 * (m + n) * rank), "m, n", f"a dense {m} x {n} matrix (float64) and its rank-{rank} factors",
+        hint="keep large truths as factors, e.g. completion.sample_entries((F, G), ...)",
+    )
 
 
 # ---------------------------------------------------------------------- #
@@ -189,6 +198,7 @@ def coherent_low_rank_matrix(
     m = check_int(m, "m", low=1)
     n = check_int(n, "n", low=1)
     rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
+    _check_dense_memory(m, n, rank)
     exponent = check_float(exponent, "exponent", low=0.0)
     condition_number = check_float(condition_number, "condition_number", low=1.0)
     gen = backend.as_generator(rng)

@@ -58,16 +58,33 @@ def discover_notebooks(directory: str | Path | None = None) -> list[Path]:
 
 
 def select_notebooks(only: Sequence[str] | None = None, directory: str | Path | None = None) -> list[Path]:
-    """Notebooks whose stem starts with any of ``only`` (``"04"`` or ``"04_spectral_toolkit"``)."""
+    """Notebooks named by ``only``: each name is a stem or a prefix of exactly one (``"04"``).
+
+    ``None`` selects every notebook.  An empty name, a name that matches no notebook
+    and a prefix that matches several (``"0"``) are refused with a ``ValueError``:
+    a typo must never start a run of the whole suite.
+    """
     found = discover_notebooks(directory)
-    if not only:
+    if only is None:
         return found
-    chosen = [p for p in found if any(p.stem == o or p.stem.startswith(o) for o in only)]
-    unknown = [o for o in only if not any(p.stem == o or p.stem.startswith(o) for p in found)]
-    if unknown:
-        names = ", ".join(p.stem for p in found)
-        raise ValueError(f"only must name existing notebooks ({names}), got unknown {unknown}")
-    return chosen
+    if isinstance(only, str) or not only:
+        raise ValueError(f"only must be a non-empty list of notebook names, got {only!r}")
+    names = ", ".join(p.stem for p in found)
+    chosen: list[Path] = []
+    for name in only:
+        name = str(name).strip()
+        if not name:
+            raise ValueError(f"only must name notebooks ({names}), got an empty name")
+        exact = [p for p in found if p.stem == name]
+        matches = exact or [p for p in found if p.stem.startswith(name)]
+        if not matches:
+            raise ValueError(f"only must name existing notebooks ({names}), got unknown {name!r}")
+        if len(matches) > 1:
+            raise ValueError(f"only: {name!r} is ambiguous, it matches {', '.join(p.stem for p in matches)}; "
+                             f"give a longer prefix, e.g. {matches[0].stem[:2]!r}")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return [p for p in found if p in chosen]
 
 
 @contextlib.contextmanager
@@ -167,9 +184,8 @@ def execute_notebook(
         output = None
         if write_notebook and error is None:
             _normalize(notebook, source.stem)
+            _paired_metadata(notebook)
             output = source.with_suffix(".ipynb")
-            notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
-            notebook.metadata.pop("widgets", None)
             tmp = output.with_name(f".{output.name}.tmp")
             nbformat.write(notebook, str(tmp))
             tmp.replace(output)
@@ -182,6 +198,21 @@ def execute_notebook(
             output=output,
             error=error,
         )
+
+
+def _paired_metadata(notebook) -> None:
+    """Notebook metadata exactly as jupytext writes the ``.ipynb`` half of a pair.
+
+    Opening the pair in JupyterLab and saving it unchanged must change neither file:
+    jupytext keeps ``text_representation`` only in the text file (the
+    ``notebook_metadata_filter`` of the ``.py`` headers keeps its version numbers out
+    of both, see ``notebooks/jupytext.toml``), so it is dropped here; widget state is
+    never saved.
+    """
+    meta = notebook.metadata.setdefault("jupytext", {})
+    meta["formats"] = "ipynb,py:percent"
+    meta.pop("text_representation", None)
+    notebook.metadata.pop("widgets", None)
 
 
 def _normalize(notebook, stem: str) -> None:

@@ -168,7 +168,7 @@ def test_compiled_kernels_build_without_a_cache_location(monkeypatch):
         return decorate
 
     monkeypatch.setattr(numba, "njit", njit_without_cache)
-    ls, cg = _jit._build()
+    ls, cg, residual, dot, transpose = _jit._build()
     indptr, indices = np.array([0, 2, 4]), np.array([0, 1, 1, 2])
     F, v = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 4.0, 4.0, 2.0])
     x = np.empty((2, 2))
@@ -176,6 +176,7 @@ def test_compiled_kernels_build_without_a_cache_location(monkeypatch):
     assert_close(x, np.array([[1.0, 2.0], [0.0, 2.0]]), rtol=1e-12, atol=1e-12)
     cg(indptr, indices, F, v, np.zeros(2), np.zeros((2, 2)), 2, 0, 2, x)
     assert_close(x, np.array([[1.0, 2.0], [0.0, 2.0]]), rtol=1e-10, atol=1e-10)
+    assert residual(np.array([0, 2]), np.array([1, 0]), F, F, np.array([1.0, 3.0]), 0, 2) == 5.0
 
 
 def test_segment_cg_solves_in_k_steps_and_its_paths_agree(xp, rng, monkeypatch):

@@ -72,3 +72,19 @@ def test_gpu_extra_is_opt_in():
     assert any(r.startswith("cupy") for r in project["optional-dependencies"]["gpu"])
     default = project["dependencies"] + sum((project["optional-dependencies"][e] for e in DEFAULT_EXTRAS), [])
     assert not any(r.startswith("cupy") for r in default)
+
+
+def test_pip_section_is_a_valid_requirements_file(tmp_path):
+    """conda writes the pip section to a requirements file and runs ``pip install -r``; parse it as pip does."""
+    pytest.importorskip("pip")
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.constructors import install_req_from_parsed_requirement
+    from pip._internal.req.req_file import parse_requirements
+
+    _, pip_section = _conda_requirements()
+    assert pip_section, "environment.yml must have a pip section"
+    req_file = tmp_path / "condaenv.requirements.txt"
+    req_file.write_text("\n".join(pip_section) + "\n")
+    parsed = [install_req_from_parsed_requirement(r) for r in parse_requirements(str(req_file), session=PipSession())]
+    assert len(parsed) == len(pip_section)
+    assert any(r.editable for r in parsed), "the package itself must be installed editable (-e .)"

@@ -56,7 +56,8 @@ def _sweep(name, grid, trial, **kwargs):
 
 
 def _cache_files(directory):
-    return sorted(p.name for p in Path(directory).iterdir())
+    """The cache's entries (``<key>.parquet``, ``<key>.json``) and leftovers; not the hidden claim locks."""
+    return sorted(p.name for p in Path(directory).iterdir() if not (p.name.startswith(".") and p.name.endswith(".lock")))
 
 
 # --------------------------------------------------------------------------- grids and keys

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import backend, linalg
-from .._validation import check_array, check_int
+from .._validation import check_array, check_int, check_memory
 from ..iteration import Iterate, iterate
 from ..results import HistoryRecorder
 from .metrics import (
@@ -58,14 +58,23 @@ class _Monitor:
         self.values_norm = float(xp.linalg.vector_norm(obs.values)) or 1.0
         self.recorder = HistoryRecorder(check_int(history_stride, "history_stride", low=1))
         self.previous: float | None = None
+        self.executor: Any = None  # a solver's thread pool for the fused check (AltMin's kernel plan)
+        self.n_threads = 1
 
     def residual(self, F: Any, G: Any) -> Any:
         return linalg.sampled_dot(F, G, self.obs.rows, self.obs.cols) - self.obs.values
 
-    def metrics(self, F: Any, G: Any, residual: Any, extra: dict | None = None) -> dict:
-        """History values besides the loss (device scalars; converted once at the end)."""
+    def squared_error(self, F: Any, G: Any) -> Any:
+        """``||P_Omega(F G^T - M)||^2`` without forming the residual (fused kernel, on the run's threads)."""
+        return linalg.sampled_squared_error(F, G, self.obs.rows, self.obs.cols, self.obs.values,
+                                            executor=self.executor, n_threads=self.n_threads)
+
+    def metrics(self, F: Any, G: Any, sq: Any, extra: dict | None = None) -> dict:
+        """History values besides the loss (device scalars; converted once at the end).
+
+        ``sq`` is the squared training residual ``||P_Omega(F G^T - M)||^2``.
+        """
         xp = self.xp
-        sq = xp.sum(residual * residual)
         values = {
             "train_rmse": xp.sqrt(sq / self.obs.nnz),
             "relative_residual": xp.sqrt(sq) / self.values_norm,
@@ -79,10 +88,10 @@ class _Monitor:
             values.update(extra)
         return values
 
-    def converged(self, loss: Any, residual: Any, *, use_change: bool = True) -> bool:
+    def converged(self, loss: Any, sq: Any, *, use_change: bool = True) -> bool:
         """Host-side convergence test on a checked iteration (divergence is the driver's)."""
         host_loss = float(loss)
-        rel_res = float(self.xp.linalg.vector_norm(residual)) / self.values_norm
+        rel_res = math.sqrt(max(float(sq), 0.0)) / self.values_norm
         previous, self.previous = self.previous, host_loss
         if rel_res <= self.tol:
             return True
@@ -92,28 +101,38 @@ class _Monitor:
 
 def _drive(monitor: _Monitor, initial: tuple, step: Any, loss_of: Any, *, max_iter: int, check_every: int = 1,
            callback: Any = None, progress: bool = False, desc: str = "", use_change: bool = True,
-           check_from: int = 0, extra: Any = None, context: Any = None) -> Any:
+           check_from: int = 0, extra: Any = None, context: Any = None, residual: bool = True) -> Any:
     """Run a completion solver on :func:`lowrank_lab.iteration.iterate` with the shared monitor.
 
     ``initial`` and every state returned by ``step`` start with the factors ``(F, G)``;
-    ``loss_of(F, G, residual)`` is the solver's objective; ``extra(it)`` adds history
-    values; convergence is :meth:`_Monitor.converged` on iterations ``>= check_from``.
+    ``loss_of(F, G, sq)`` is the solver's objective from the squared training residual
+    ``sq``; ``extra(it)`` adds history values; convergence is
+    :meth:`_Monitor.converged` on iterations ``>= check_from``.  With ``residual=True``
+    the residual vector is kept in ``it.cache["r"]`` for steps that use it (SVT, SVP,
+    ScaledGD); with ``residual=False`` (AltMin) only its norm is computed, by the fused
+    :func:`lowrank_lab.linalg.sampled_squared_error`, which never forms it.
     """
+    xp = monitor.xp
 
     def measure(it: Iterate) -> Any:
         F, G = it.state[0], it.state[1]
-        r = monitor.residual(F, G)
-        it.cache["r"] = r
-        return loss_of(F, G, r)
+        if residual:
+            r = monitor.residual(F, G)
+            it.cache["r"] = r
+            sq = xp.sum(r * r)
+        else:
+            sq = monitor.squared_error(F, G)
+        it.cache["sq"] = sq
+        return loss_of(F, G, sq)
 
     def metrics(it: Iterate) -> dict:
-        it.loss  # noqa: B018 - fills the residual
-        return monitor.metrics(it.state[0], it.state[1], it.cache["r"], None if extra is None else extra(it))
+        it.loss  # noqa: B018 - fills the squared residual
+        return monitor.metrics(it.state[0], it.state[1], it.cache["sq"], None if extra is None else extra(it))
 
     def check(it: Iterate) -> str | None:
         if it.iteration < check_from:
             return None
-        return "converged" if monitor.converged(it.loss, it.cache["r"], use_change=use_change) else None
+        return "converged" if monitor.converged(it.loss, it.cache["sq"], use_change=use_change) else None
 
     with context if context is not None else contextlib.nullcontext():
         return iterate(initial, step, loss=measure, factors=lambda st: (st[0], st[1]), recorder=monitor.recorder,
@@ -121,8 +140,28 @@ def _drive(monitor: _Monitor, initial: tuple, step: Any, loss_of: Any, *, max_it
                        progress=progress, desc=desc, finite_factors=True, loss_name="train_loss")
 
 
-def _check_rank(rank: Any, shape: tuple[int, int]) -> int:
-    return check_int(rank, "rank", low=1, high=min(shape), high_label="min(m, n)")
+def _check_rank(rank: Any, shape: tuple[int, int], nnz: int = 0) -> int:
+    k = check_int(rank, "rank", low=1, high=min(shape), high_label="min(m, n)")
+    _check_solver_memory(shape, k, nnz)
+    return k
+
+
+def solver_nbytes(shape: tuple[int, int], rank: int, nnz: int) -> int:
+    """Bytes a completion solver allocates: factors, sketches and work arrays, plus per-entry buffers.
+
+    About six ``(m + n) x (rank + 10)`` float64 arrays at once (the factors, their QRs,
+    the randomized SVD's sketch of width ``rank + 10``, the next iterate) and four
+    per-entry arrays (residual, the half-steps' ones).
+    """
+    m, n = shape
+    return 8 * (6 * (int(m) + int(n)) * (int(rank) + 10) + 4 * int(nnz))
+
+
+def _check_solver_memory(shape: tuple[int, int], rank: int, nnz: int) -> None:
+    m, n = shape
+    check_memory(solver_nbytes(shape, rank, nnz), "rank",
+                 f"the factors and work arrays of a rank-{rank} model of a {m} x {n} matrix",
+                 hint="a completion solver holds (m + n) x (rank + 10) arrays; use a smaller rank or shape")
 
 
 
@@ -143,8 +182,7 @@ def _rmatmat(obs: Observations, col_values: Any, Y: Any) -> Any:
 
 
 def _qr(xp: Any, A: Any) -> tuple[Any, Any]:
-    Q, R = xp.linalg.qr(A, mode="reduced")
-    return Q, R
+    return linalg.thin_qr(A)
 
 
 def _operator_svd(

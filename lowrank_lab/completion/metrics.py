@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend, linalg
-from .._validation import check_array
+from .._validation import check_array, check_indices, check_namespace
 from ..matrices import LowRankMatrix
 from ..results import SolverResult
 from .observations import Observations
@@ -42,7 +40,7 @@ def predict(result: Any, rows: Any, cols: Any) -> Any:
     >>> predict((F, G), np.array([0, 1]), np.array([1, 0]))
     array([4., 6.])
     """
-    F, G = _factors_of(result)
+    F, G = _checked_factors(result)
     xp = backend.array_namespace(F, G)
     rows = _index_like(rows, "rows", F)
     cols = _index_like(cols, "cols", F)
@@ -58,14 +56,28 @@ def predict(result: Any, rows: Any, cols: Any) -> Any:
 
 
 def _index_like(idx: Any, name: str, like: Any) -> Any:
-    if isinstance(idx, (list, tuple)):
-        idx = np.asarray(idx, dtype=np.int64)
-    xp_i = backend.array_namespace(idx)
-    if idx.ndim != 1 or not xp_i.isdtype(idx.dtype, "integral"):
-        raise TypeError(f"{name} must be a 1-D integer array, got dtype {idx.dtype} and shape {tuple(idx.shape)}")
-    if backend.backend_name(xp_i) != backend.backend_name(backend.array_namespace(like)):
-        idx = backend.asarray(backend.to_numpy(idx).astype(np.int64), like=like)
-    return idx
+    return check_indices(idx, name, like=like)
+
+
+def _checked_factors(result: Any, name: str = "result") -> tuple[Any, Any]:
+    """The factors ``(F, G)`` of a result: 2-D, one namespace, the same rank."""
+    F, G = _factors_of(result, name)
+    check_namespace(**{f"{name} F": F, f"{name} G": G})
+    if F.ndim != 2 or G.ndim != 2:
+        raise ValueError(f"{name} factors must be 2-D, got shapes {tuple(F.shape)} and {tuple(G.shape)}")
+    if F.shape[1] != G.shape[1]:
+        raise ValueError(
+            f"{name} factors must have the same rank (columns), got F {tuple(F.shape)} and G {tuple(G.shape)}"
+        )
+    return F, G
+
+
+def _check_same_backend(result: Any, obs: Observations, name: str = "result") -> None:
+    F, _ = _checked_factors(result, name)
+    have, want = backend.backend_name(backend.array_namespace(F)), backend.backend_name(obs.xp)
+    if have != want:
+        raise TypeError(f"{name} and obs must live in one namespace, got {name} on {have} and obs on {want} "
+                        f"(move one with backend.asarray or Observations.to_namespace)")
 
 
 def _check_obs(obs: Any, name: str = "obs") -> Observations:
@@ -88,6 +100,7 @@ def rmse(result: Any, obs: Observations) -> float:
     0.7071067811865476
     """
     obs = _check_obs(obs)
+    _check_same_backend(result, obs)
     xp = obs.xp
     r = predict(result, obs.rows, obs.cols) - obs.values
     return float(xp.sqrt(xp.mean(r * r)))
@@ -105,6 +118,7 @@ def mae(result: Any, obs: Observations) -> float:
     0.5
     """
     obs = _check_obs(obs)
+    _check_same_backend(result, obs)
     xp = obs.xp
     return float(xp.mean(xp.abs(predict(result, obs.rows, obs.cols) - obs.values)))
 

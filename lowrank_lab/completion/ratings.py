@@ -169,6 +169,11 @@ class RatingsModel:
     seen_cols: Any
     clip: tuple[float, float] | None
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(users, items)`` of the training matrix."""
+        return int(self.bias.user_bias.shape[0]), int(self.bias.item_bias.shape[0])
+
     def predict(self, rows: Any, cols: Any) -> Any:
         """``mu + b_u + b_i + u_u^T v_i`` (low-rank part only for users and movies seen in training)."""
         xp = backend.array_namespace(self.bias.user_bias)
@@ -228,6 +233,7 @@ def fit_ratings_model(
         raise TypeError(f"train must be Observations, got {type(train).__name__}")
     if solver is not None and solver not in SOLVERS:
         raise ValueError(f"solver must be one of {tuple(SOLVERS)} or None, got {solver!r}")
+    clip = _check_clip(clip)
     bias = fit_biases(train, reg_user=reg_user, reg_item=reg_item)
     result = None
     if solver is not None:
@@ -239,14 +245,34 @@ def fit_ratings_model(
             result = SOLVERS[solver](resid, **kwargs)
         else:
             result = SOLVERS[solver](resid, rank, **kwargs)
-    return RatingsModel(bias, result, train.row_counts > 0, train.col_counts > 0,
-                        None if clip is None else (float(clip[0]), float(clip[1])))
+    return RatingsModel(bias, result, train.row_counts > 0, train.col_counts > 0, clip)
+
+
+def _check_clip(clip: Any) -> tuple[float, float] | None:
+    if clip is None:
+        return None
+    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
+        raise TypeError(f"clip must be a pair (low, high) or None, got {clip!r}")
+    low = check_float(clip[0], "clip[0] (low)")
+    high = check_float(clip[1], "clip[1] (high)")
+    if not low < high:
+        raise ValueError(f"clip must be (low, high) with low < high, got {tuple(clip)!r}")
+    return low, high
 
 
 def evaluate(model: RatingsModel, test: Observations) -> dict[str, float]:
     """``{"rmse": ..., "mae": ..., "n": ...}`` of ``model`` on ``test``."""
+    if not isinstance(model, RatingsModel):
+        raise TypeError(f"model must be a RatingsModel (see fit_ratings_model), got {type(model).__name__}")
     if not isinstance(test, Observations):
         raise TypeError(f"test must be Observations, got {type(test).__name__}")
+    if test.shape != model.shape:
+        raise ValueError(f"test must have the shape of the model's training matrix {model.shape}, got {test.shape}")
+    if test.nnz == 0:
+        raise ValueError("test must hold at least one entry, got nnz=0")
+    have = backend.backend_name(backend.array_namespace(model.bias.user_bias))
+    if backend.backend_name(test.xp) != have:
+        raise TypeError(f"test must live in the model's namespace ({have}), got {backend.backend_name(test.xp)}")
     xp = test.xp
     err = model.predict(test.rows, test.cols) - test.values
     return {"rmse": float(xp.sqrt(xp.mean(err * err))), "mae": float(xp.mean(xp.abs(err))), "n": test.nnz}

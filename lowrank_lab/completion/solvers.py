@@ -142,7 +142,7 @@ def soft_impute(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     reg = check_float(reg, "reg", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -206,7 +206,7 @@ def soft_impute(
 
     def metrics(it: Iterate) -> dict:
         U, Dsq, V, res = it.state[:4]
-        return monitor.metrics(U * Dsq[None, :], V, -res)
+        return monitor.metrics(U * Dsq[None, :], V, xp.sum(res * res))
 
     def check(it: Iterate) -> str | None:
         if it.iteration == 0:
@@ -236,7 +236,7 @@ def soft_impute(
     final_res = linalg.sampled_dot(*factors, obs.rows, obs.cols) - obs.values
     monitor.recorder.record(outcome.returned_iteration,
                             train_loss=0.5 * xp.sum(final_res * final_res) + reg * xp.sum(d),
-                            **monitor.metrics(*factors, final_res))
+                            **monitor.metrics(*factors, xp.sum(final_res * final_res)))
     params = {"rank": k, "reg": reg, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
               "effective_rank": int(xp.sum(xp.astype(d > 0, xp.int64))),
               "ops_per_sweep": float(4 * (2 * obs.nnz * k) + 2 * 2 * 2 * (m + n) * k * k)}
@@ -316,7 +316,7 @@ def svt(
     m, n = obs.shape
     p_hat = obs.density
     rank = min(m, n) // 2 if rank is None else rank
-    rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
+    rank = _check_rank(rank, obs.shape, obs.nnz)
     rank_increment = check_int(rank_increment, "rank_increment", low=1)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -356,7 +356,7 @@ def svt(
         F, G = zeros if r == 0 else (U[:, :r] * (S[:r] - tau)[None, :], V[:, :r])
         return F, G, y, U, r
 
-    outcome = _drive(monitor, (*zeros, None, None, 0), svt_step, lambda F, G, r: 0.5 * xp.sum(r * r),
+    outcome = _drive(monitor, (*zeros, None, None, 0), svt_step, lambda F, G, sq: 0.5 * sq,
                      max_iter=max_iter, callback=callback, progress=progress, desc="svt", use_change=False,
                      extra=lambda it: {"rank": it.state[4]})
     F, G, _, _, final_rank = outcome.state
@@ -422,7 +422,7 @@ def svp(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -453,7 +453,7 @@ def svp(
                                 n_power_iter=n_power_iter if U is not None else 4, start=U)
         return U * S[None, :], V, U
 
-    outcome = _drive(monitor, (F, G, None), svp_step, lambda F, G, r: 0.5 * xp.sum(r * r), max_iter=max_iter,
+    outcome = _drive(monitor, (F, G, None), svp_step, lambda F, G, sq: 0.5 * sq, max_iter=max_iter,
                      check_every=check_every, callback=callback, progress=progress, desc="svp", check_from=1)
     params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "n_power_iter": n_power_iter,
               "nnz": obs.nnz, "shape": obs.shape}
@@ -540,7 +540,7 @@ def scaled_gd(
     obs = _check_obs(obs)
     xp = obs.xp
     m, n = obs.shape
-    k = _check_rank(rank, obs.shape)
+    k = _check_rank(rank, obs.shape, obs.nnz)
     step_size = check_float(step_size, "step_size", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
@@ -585,7 +585,7 @@ def scaled_gd(
         R_new = R - eta * xp.matrix_transpose(xp.linalg.solve(gram_L, xp.matrix_transpose(gR)))
         return L_new, R_new
 
-    outcome = _drive(monitor, (L, R), scaled_step, lambda F, G, r: 0.5 * xp.sum(r * r), max_iter=max_iter,
+    outcome = _drive(monitor, (L, R), scaled_step, lambda F, G, sq: 0.5 * sq, max_iter=max_iter,
                      check_every=check_every, callback=callback, progress=progress, desc="scaled_gd")
     (L, R), t, stop_reason = outcome.state, outcome.n_iter, outcome.stop_reason
     params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,

@@ -98,3 +98,44 @@ def _commit(directory: Path, key: str, sidecar: dict[str, Any], data: bytes | No
                   sync_dir=False)
     if data is None:
         parquet.unlink(missing_ok=True)  # stale rows of an earlier attempt
+
+
+# --------------------------------------------------------------------------- claims
+
+
+class _Claims:
+    """Cross-process claims on the trials of one cache directory (``filelock``).
+
+    A process computes a trial only while it holds the trial's lock file,
+    ``.<key>.lock`` next to the entry, from before the computation until after the
+    commit, so two processes running the same sweep into one cache never compute a
+    trial twice and never interleave the two files of one entry.  The operating
+    system releases the locks of a killed process.  Lock files stay in place after
+    release (deleting a locked path lets a waiter lock a fresh inode while another
+    process holds the old one); they are empty and hidden.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.held: dict[str, Any] = {}
+
+    def claim(self, key: str, *, blocking: bool = False) -> bool:
+        """Take the trial's lock (waiting for its holder when ``blocking``); False if another process holds it."""
+        from filelock import FileLock, Timeout  # noqa: PLC0415
+
+        lock = FileLock(str(self.directory / f".{key}.lock"), timeout=-1 if blocking else 0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return False
+        self.held[key] = lock
+        return True
+
+    def release(self, key: str) -> None:
+        lock = self.held.pop(key, None)
+        if lock is not None:
+            lock.release()
+
+    def release_all(self) -> None:
+        for key in list(self.held):
+            self.release(key)

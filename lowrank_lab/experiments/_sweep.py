@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import backend
-from ._cache import _commit, _decode_rows, _read_rows, _read_sidecar
+from ._cache import _Claims, _commit, _decode_rows, _read_rows, _read_sidecar
 from ._config import (
     _SIDECAR_FORMAT,
     SweepWarning,
@@ -27,7 +27,7 @@ from ._config import (
     _trial_name,
     expand_grid,
 )
-from ._executors import _check_executor, _run_dask, _run_processes, _run_serial
+from ._executors import _check_executor, _Session
 from ._frames import _assemble, _config_keys, _Entry, _failure_warning
 from ._worker import _executor_failure
 
@@ -174,15 +174,41 @@ def run_sweep(
                       f"{directory}; recomputing them", SweepWarning, stacklevel=2)
     n_cached = sum(e is not None for e in entries)
     todo = [(i, *trials[i]) for i in range(len(trials)) if entries[i] is None]
+    failed_before = {}  # failed sidecars seen now: retried (retry_failed), unlike failures committed meanwhile
+    if directory is not None:
+        for i, _config, _seed in todo:
+            meta = _read_sidecar(directory / f"{keys[i]}.json")
+            if meta is not None and meta["status"] == "failed":
+                failed_before[i] = meta.get("finished_at")
 
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     disable = not progress or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
     bar = tqdm(total=len(trials), initial=n_cached, desc=f"sweep {name}", unit="trial", disable=disable)
-    counts = {"computed": 0, "failed": 0}
+    counts = {"computed": 0, "failed": 0, "cached": n_cached}
+    claims = _Claims(directory) if directory is not None else None
 
     def show() -> None:
-        bar.set_postfix_str(f"cached {n_cached}, computed {counts['computed']}, failed {counts['failed']}")
+        bar.set_postfix_str(f"cached {counts['cached']}, computed {counts['computed']}, failed {counts['failed']}")
+
+    def committed_meanwhile(i: int) -> _Entry | None:
+        """Trial ``i``'s entry if another process committed it since the scan (read under its claim)."""
+        meta = _read_sidecar(directory / f"{keys[i]}.json")
+        if meta is None or meta.get("sweep") != name:
+            return None
+        config, seed = trials[i]
+        if meta["status"] == "failed":
+            if i in failed_before and meta.get("finished_at") == failed_before[i]:
+                return None  # the failure this run was asked to retry
+            return _Entry(config, seed, "failed", meta.get("error") or "unknown error", None)
+        rows = _read_rows(directory, meta)
+        return None if rows is None else _Entry(config, seed, "ok", None, rows)
+
+    def adopt(i: int, entry: _Entry) -> None:
+        entries[i] = entry
+        counts["cached"] += 1
+        bar.update(1)
+        show()
 
     def on_result(index: int, result: dict[str, Any]) -> None:
         config, seed = trials[index]
@@ -213,6 +239,7 @@ def run_sweep(
                 **result["environment"],
             }
             _commit(directory, keys[index], sidecar, result["rows"] if status == "ok" else None)
+            claims.release(keys[index])
         entries[index] = _Entry(config, seed, status, result["error"], rows)
         counts["computed"] += 1
         counts["failed"] += status == "failed"
@@ -220,26 +247,42 @@ def run_sweep(
         show()
 
     show()
+    session = _Session(kind, client, n_workers, len(todo))
+    ok = False
     try:
-        if todo:
-            if kind == "serial":
-                _run_serial(todo, trial, on_result)
-            elif kind == "process":
-                _run_processes(todo, trial, n_workers, on_result)
-            elif kind == "client":
-                _run_dask(todo, trial, client, on_result)
-            else:
-                from distributed import Client, LocalCluster  # noqa: PLC0415
-
-                cluster = LocalCluster(n_workers=min(n_workers, len(todo)), threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-                try:
-                    with Client(cluster) as own_client:
-                        _run_dask(todo, trial, own_client, on_result)
-                finally:
-                    cluster.close()
+        pending = todo
+        limit = max(32, 4 * (n_workers or 1))  # claims held at once (one open lock file each)
+        while pending:
+            batch, waiting = [], []
+            for task in pending:
+                i = task[0]
+                if claims is None:
+                    batch.append(task)
+                elif len(batch) >= limit or not claims.claim(keys[i]):
+                    waiting.append(task)  # later, or being computed by another process
+                elif (entry := committed_meanwhile(i)) is not None:
+                    claims.release(keys[i])
+                    adopt(i, entry)
+                else:
+                    batch.append(task)
+            if not batch and waiting:  # everything left is being computed elsewhere: wait for one
+                task = waiting.pop(0)
+                claims.claim(keys[task[0]], blocking=True)
+                if (entry := committed_meanwhile(task[0])) is not None:
+                    claims.release(keys[task[0]])
+                    adopt(task[0], entry)
+                else:
+                    batch.append(task)  # its holder died or gave up: compute it here
+            if batch:
+                session.run(batch, trial, on_result)
+            pending = waiting
+        ok = True
     finally:
+        if claims is not None:
+            claims.release_all()
+        session.close(ok)
         bar.close()
+    n_cached = counts["cached"]
 
     done: list[_Entry] = entries  # type: ignore[assignment]  # every trial is filled in now
     frame = _assemble(done, _config_keys(configs))

@@ -37,7 +37,36 @@ def _environment() -> dict[str, Any]:
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "pid": os.getpid(),
+        **_numerics(),
     }
+
+
+def _numerics() -> dict[str, Any]:
+    """What changes a trial's bits without changing its meaning: BLAS threads and compiled kernels.
+
+    Recorded in every sidecar (not in the key, see ``docs/decisions.md``): the BLAS
+    libraries with their thread counts (``threadpoolctl``), whether the compiled
+    (Numba) kernels of :mod:`lowrank_lab.linalg` were used, and Numba's version.
+    """
+    out: dict[str, Any] = {}
+    try:
+        from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+        out["blas_threads"] = {f"{i.get('internal_api')}:{os.path.basename(i.get('filepath', ''))}": i.get("num_threads")
+                               for i in threadpool_info() if i.get("user_api") == "blas"}
+    except Exception:  # pragma: no cover - threadpoolctl is a core dependency
+        out["blas_threads"] = None
+    try:
+        from ..linalg import _jit  # noqa: PLC0415
+
+        out["compiled_kernels"] = bool(_jit.numba_enabled())
+    except Exception:  # pragma: no cover
+        out["compiled_kernels"] = None
+    try:
+        out["numba"] = importlib.import_module("numba").__version__ if out["compiled_kernels"] else None
+    except Exception:  # pragma: no cover
+        out["numba"] = None
+    return out
 
 
 def _utc_now() -> str:

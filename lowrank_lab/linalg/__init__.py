@@ -8,10 +8,12 @@ array work.
 
 Contents
 --------
-segment_sum
-    Sum rows of ``values`` that share a segment id (scatter-add).
-csr_matmul, sampled_dot, rowwise_dot
-    Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, row-wise dot products.
+segment_sum, stable_argsort, column_order
+    Sum rows of ``values`` that share a segment id (scatter-add); stable argsort of bounded
+    integer keys (radix passes on NumPy); entries in column order (a counting sort).
+csr_matmul, sampled_dot, sampled_squared_error, rowwise_dot
+    Sparse (CSR) times dense, entries of ``U @ V.T`` at given positions, the squared error
+    of ``U @ V.T`` on given entries (fused, nothing materialized), row-wise dot products.
 batched_solve, lstsq
     Solves for stacks of small systems, least squares.
 segment_normal_equations, segment_least_squares, segment_cg, padded_layout, blocked_csr, batched_spd_solve
@@ -21,8 +23,9 @@ segment_normal_equations, segment_least_squares, segment_cg, padded_layout, bloc
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
-orthonormalize
-    Thin QR with a positive diagonal of R (a unique, backend-independent basis).
+orthonormalize, thin_qr
+    Thin QR with a positive diagonal of R (a unique, backend-independent basis); thin QR
+    without a convention (tall-skinny panels on one BLAS thread).
 fwht
     Fast Walsh-Hadamard transform (unnormalized, Sylvester order) along one axis:
     a compiled kernel (Numba) or an in-place butterfly on NumPy, one elementwise
@@ -49,7 +52,15 @@ from ._altmin import (
 )
 from ._hadamard import fwht
 from ._neighbors import Neighbors, knn_distances
-from ._segment import csr_matmul, rowwise_dot, sampled_dot, segment_sum
+from ._segment import (
+    column_order,
+    csr_matmul,
+    rowwise_dot,
+    sampled_dot,
+    sampled_squared_error,
+    segment_sum,
+    stable_argsort,
+)
 from ._solve import batched_solve, batched_spd_solve, lstsq
 from ._svd import (
     SVDResult,
@@ -58,6 +69,7 @@ from ._svd import (
     randomized_svd_operator,
     svd,
     svd_flip,
+    thin_qr,
     truncated_svd,
 )
 
@@ -72,6 +84,7 @@ __all__ = [
     "batched_solve",
     "batched_spd_solve",
     "blocked_csr",
+    "column_order",
     "csr_matmul",
     "fwht",
     "has_compiled_kernels",
@@ -83,11 +96,14 @@ __all__ = [
     "padded_layout",
     "rowwise_dot",
     "sampled_dot",
+    "sampled_squared_error",
     "segment_cg",
     "segment_least_squares",
     "segment_normal_equations",
     "segment_sum",
+    "stable_argsort",
     "svd",
     "svd_flip",
+    "thin_qr",
     "truncated_svd",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from .._validation import check_int
+from ._segment import stable_argsort
 from . import _jit
 from ._segment import csr_matmul, rowwise_dot, sampled_dot
 from ._solve import batched_spd_solve
@@ -141,18 +142,27 @@ def blocked_csr(
     for start, stop in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
         r_ptr = ptr[start:stop + 1] - ptr[start]
         r_idx = idx[ptr[start]:ptr[stop]]
-        seg = np.repeat(np.arange(stop - start), np.diff(r_ptr))
+        n_rseg = stop - start
+        n_blocks = -(-n_cols // block_cols)
+        seg = np.repeat(np.arange(n_rseg), np.diff(r_ptr))
         blk = r_idx // block_cols
-        order = np.argsort(blk, kind="stable")
-        bounds = np.searchsorted(blk[order], np.arange(-(-n_cols // block_cols) + 1))
+        order = stable_argsort(blk, n_blocks)  # by block, segments (and entries) keep their order
+        idx_s = r_idx[order]
+        seg_s = seg[order]
+        block_counts = np.bincount(blk, minlength=n_blocks)
+        bounds = np.concatenate([[0], np.cumsum(block_counts)])
+        blk_s = np.repeat(np.arange(n_blocks), block_counts)
+        # entries per (block, segment) -> every block's row pointers at once
+        counts = np.bincount(blk_s * n_rseg + seg_s, minlength=n_blocks * n_rseg).reshape(n_blocks, n_rseg)
+        itype = np.int32 if r_idx.size < 2**31 else np.int64
+        ptrs = np.zeros((n_blocks, n_rseg + 1), dtype=itype)
+        np.cumsum(counts, axis=1, out=ptrs[:, 1:])
+        ones = np.ones(idx_s.shape[0])
         parts = []
-        for b in range(bounds.shape[0] - 1):
-            sel = order[bounds[b]:bounds[b + 1]]
+        for b in range(n_blocks):
+            a, c = int(bounds[b]), int(bounds[b + 1])
             lo, hi = b * block_cols, min(n_cols, (b + 1) * block_cols)
-            itype = np.int32 if sel.size < 2**31 else np.int64
-            ptr_b = np.searchsorted(seg[sel], np.arange(stop - start + 1)).astype(itype)
-            mat = sp.csr_array((np.ones(sel.shape[0]), (r_idx[sel] - lo).astype(itype), ptr_b),
-                               shape=(stop - start, hi - lo))
+            mat = sp.csr_array((ones[a:c], (idx_s[a:c] - lo).astype(itype), ptrs[b]), shape=(n_rseg, hi - lo))
             parts.append((mat, lo, hi))
         ranges.append((start, stop, tuple(parts)))
     if not ranges:

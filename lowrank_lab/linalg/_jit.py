@@ -22,7 +22,8 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["fwht_kernel", "numba_enabled", "segment_cg_kernel", "segment_ls_kernel"]
+__all__ = ["column_order_kernel", "fwht_kernel", "numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel",
+           "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
 _KERNELS: Any = None
@@ -71,6 +72,24 @@ def fwht_kernel() -> Any:
 
 def _disabled() -> bool:
     return os.environ.get("LOWRANK_NUMBA", "1").strip().lower() in ("0", "false", "no", "off")
+
+
+def residual_norm2_kernel() -> Any:
+    """The compiled fused squared-residual kernel, or None (see the module docstring)."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[2]
+
+
+def sampled_dot_kernel() -> Any:
+    """The compiled gather-and-dot kernel of :func:`lowrank_lab.linalg.sampled_dot`, or None."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[3]
+
+
+def column_order_kernel() -> Any:
+    """The compiled counting-sort transpose of :func:`lowrank_lab.linalg.column_order`, or None."""
+    kernels = _kernels()
+    return None if kernels is None else kernels[4]
 
 
 def _kernels() -> Any:
@@ -275,7 +294,52 @@ def _build() -> Any:
             for a in range(k):
                 out[s, a] = x[a]
 
-    return segment_ls, segment_cg
+    @jit
+    def residual_norm2(rows, cols, U, V, values, start, stop):  # pragma: no cover - compiled
+        """``sum_t (values[t] - U[rows[t]] . V[cols[t]])^2`` over ``[start, stop)``, nothing materialized."""
+        k = U.shape[1]
+        total = 0.0
+        for t in range(start, stop):
+            i = rows[t]
+            j = cols[t]
+            d = 0.0
+            for a in range(k):
+                d += U[i, a] * V[j, a]
+            e = values[t] - d
+            total += e * e
+        return total
+
+    @jit
+    def sampled_dot(rows, cols, U, V, out, start, stop):  # pragma: no cover - compiled
+        """``out[t] = U[rows[t]] . V[cols[t]]`` for ``t`` in ``[start, stop)`` (no gathered copies)."""
+        k = U.shape[1]
+        for t in range(start, stop):
+            i = rows[t]
+            j = cols[t]
+            d = 0.0
+            for a in range(k):
+                d += U[i, a] * V[j, a]
+            out[t] = d
+
+    @jit
+    def column_order(rows, cols, values, order, col_rows, col_values, offsets):  # pragma: no cover - compiled
+        """Stable counting sort of the entries by column: ``offsets`` (zeros on entry, n + 1) get
+        the column offsets, ``order`` the permutation, ``col_rows`` / ``col_values`` the gathered entries."""
+        n_cols = offsets.shape[0] - 1
+        for t in range(cols.shape[0]):
+            offsets[cols[t] + 1] += 1
+        for j in range(n_cols):
+            offsets[j + 1] += offsets[j]
+        fill = offsets[:-1].copy()
+        for t in range(cols.shape[0]):
+            j = cols[t]
+            p = fill[j]
+            fill[j] = p + 1
+            order[p] = t
+            col_rows[p] = rows[t]
+            col_values[p] = values[t]
+
+    return segment_ls, segment_cg, residual_norm2, sampled_dot, column_order
 
 
 def _build_fwht() -> Any:

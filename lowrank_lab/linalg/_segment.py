@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_int
+from . import _jit
+from .._validation import check_int, check_namespace
 
 
 def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool = False) -> Any:
@@ -20,10 +21,18 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     ----------
     values : array, shape (N,) or (N, ...)
     segment_ids : integer array, shape (N,)
-        Values in ``[0, n_segments)``.  Not checked (this is an inner-loop kernel).
+        Values in ``[0, n_segments)`` (checked: an id out of range is a ``ValueError``
+        that names it).
     n_segments : int
     sorted : bool
-        Promise that ``segment_ids`` is non-decreasing (enables a faster kernel).
+        Promise that ``segment_ids`` is non-decreasing (enables a faster kernel).  The
+        promise is checked (one pass over the ids): a decreasing pair is a
+        ``ValueError``, never a wrong sum.
+
+    Notes
+    -----
+    The checks synchronize with the device once; the library's inner loops call the
+    unchecked kernel on ids they built themselves.
 
     Examples
     --------
@@ -31,13 +40,35 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0]), 3)
     array([4., 0., 2.])
     """
-    xp = backend.array_namespace(values, segment_ids)
+    xp = check_namespace(values=values, segment_ids=segment_ids)
     n_segments = check_int(n_segments, "n_segments", low=0)
+    if not isinstance(sorted, (bool, np.bool_)):
+        raise TypeError(f"sorted must be a bool, got {sorted!r}")
     if segment_ids.ndim != 1 or values.ndim < 1 or values.shape[0] != segment_ids.shape[0]:
         raise ValueError(
             f"segment_ids must be 1-D with one id per row of values, got shapes "
             f"{tuple(segment_ids.shape)} and values {tuple(values.shape)}"
         )
+    if not xp.isdtype(segment_ids.dtype, "integral"):
+        raise TypeError(f"segment_ids must be an integer array, got dtype {segment_ids.dtype}")
+    if segment_ids.shape[0]:
+        lo, hi = int(xp.min(segment_ids)), int(xp.max(segment_ids))
+        if lo < 0 or hi >= n_segments:
+            raise ValueError(
+                f"segment_ids must be in [0, n_segments={n_segments}), got {lo if lo < 0 else hi}"
+            )
+        if sorted and segment_ids.shape[0] > 1 and bool(xp.any(segment_ids[1:] < segment_ids[:-1])):
+            at = int(xp.argmax(xp.astype(segment_ids[1:] < segment_ids[:-1], xp.int8)))
+            raise ValueError(
+                f"segment_ids must be non-decreasing with sorted=True, got {int(segment_ids[at])} before "
+                f"{int(segment_ids[at + 1])} at position {at}; pass sorted=False"
+            )
+    return _segment_sum(values, segment_ids, n_segments, bool(sorted))
+
+
+def _segment_sum(values: Any, segment_ids: Any, n_segments: int, sorted: bool = False) -> Any:
+    """:func:`segment_sum` without the checks (ids built by the library)."""
+    xp = backend.array_namespace(values, segment_ids)
     if backend.is_numpy(xp):
         return _segment_sum_numpy(values, segment_ids, n_segments, sorted)
     if backend.is_cupy(xp):  # pragma: no cover - needs a GPU
@@ -91,6 +122,66 @@ def _segment_sum_standard(values, segment_ids, n_segments, is_sorted):
     return xp.take(prefix, bounds[1:], axis=0) - xp.take(prefix, bounds[:-1], axis=0)
 
 
+def stable_argsort(x: Any, bound: int | None = None) -> Any:
+    """Stable ``argsort`` of non-negative integers below ``bound`` (equal keys keep their order).
+
+    NumPy fast path: keys below ``2^16`` sort in one LSD radix pass on ``uint16``
+    (NumPy's stable sort is a radix sort for 16-bit types), keys below ``2^32`` in two;
+    0.4 s against 2.0 s for 10^7 int64 keys below 20000 here.  Otherwise, and on
+    other backends, ``xp.argsort(x, stable=True)``.  ``bound`` is trusted (the caller
+    knows its keys, e.g. column indices below ``n``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stable_argsort(np.array([2, 0, 2, 1, 0]), bound=3)
+    array([1, 4, 3, 0, 2])
+    """
+    xp = backend.array_namespace(x)
+    if backend.is_numpy(xp) and bound is not None and x.ndim == 1 and bound <= 2**32:
+        x = np.asarray(x)
+        if bound <= 2**16:
+            return np.argsort(x.astype(np.uint16), kind="stable").astype(np.int64, copy=False)
+        low = np.argsort((x & 0xFFFF).astype(np.uint16), kind="stable")
+        high = np.argsort((x[low] >> 16).astype(np.uint16), kind="stable")
+        return low[high].astype(np.int64, copy=False)
+    return xp.argsort(x, stable=True)
+
+
+def column_order(rows: Any, cols: Any, values: Any, n_cols: int) -> tuple[Any, Any, Any, Any]:
+    """The entries in column order: ``(order, col_rows, col_values, col_offsets)``.
+
+    ``order`` is the stable permutation sorting ``cols`` (entries of one column keep
+    their order), ``col_rows = rows[order]``, ``col_values = values[order]`` and
+    ``col_offsets`` (``n_cols + 1``) the CSC column pointers.  NumPy with Numba: one
+    compiled counting-sort pass (no sort, no gathers: 0.1 s against 1.5 s for 10^7
+    entries); otherwise :func:`stable_argsort` and gathers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> order, r, v, off = column_order(np.array([0, 0, 1]), np.array([2, 0, 0]), np.array([1.0, 2.0, 3.0]), 3)
+    >>> order, r, v, off
+    (array([1, 2, 0]), array([0, 1, 0]), array([2., 3., 1.]), array([0, 2, 2, 3]))
+    """
+    xp = backend.array_namespace(rows, cols, values)
+    n = cols.shape[0]
+    kernel = _jit.column_order_kernel() if backend.is_numpy(xp) else None
+    if kernel is not None:
+        rows, cols, values = np.asarray(rows), np.asarray(cols), np.asarray(values)
+        order = np.empty(n, dtype=np.int64)
+        col_rows = np.empty(n, dtype=rows.dtype)
+        col_values = np.empty(n, dtype=values.dtype)
+        offsets = np.zeros(n_cols + 1, dtype=np.int64)
+        kernel(rows, cols, values, order, col_rows, col_values, offsets)
+        return order, col_rows, col_values, offsets
+    order = xp.astype(stable_argsort(cols, n_cols), xp.int64)
+    sorted_cols = xp.take(cols, order)
+    bounds = xp.arange(n_cols + 1, dtype=sorted_cols.dtype, device=backend.device(cols))
+    offsets = xp.astype(xp.searchsorted(sorted_cols, bounds, side="left"), xp.int64)
+    return order, xp.take(rows, order), xp.take(values, order), offsets
+
+
 def csr_matmul(indptr: Any, indices: Any, data: Any, dense: Any) -> Any:
     """Product of a CSR sparse matrix with a dense matrix, ``S @ dense``.
 
@@ -137,7 +228,9 @@ def _csr_matmul_standard(indptr, indices, data, dense):
 def sampled_dot(U: Any, V: Any, rows: Any, cols: Any, *, chunk_size: int = 1 << 20) -> Any:
     """Entries ``(U @ V.T)[rows[t], cols[t]]`` without forming ``U @ V.T``.
 
-    Works in chunks of ``chunk_size`` entries so the gathered factor rows stay small.
+    On NumPy with Numba installed a compiled kernel computes each dot product from the
+    factor rows in place; otherwise the rows are gathered in chunks of ``chunk_size``
+    entries so the gathered copies stay small.
 
     Examples
     --------
@@ -149,6 +242,12 @@ def sampled_dot(U: Any, V: Any, rows: Any, cols: Any, *, chunk_size: int = 1 << 
     xp = backend.array_namespace(U, V, rows, cols)
     n = rows.shape[0]
     numpy_path = backend.is_numpy(xp)
+    kernel = _jit.sampled_dot_kernel() if numpy_path and n else None
+    if kernel is not None:  # compiled: no gathered N x k copies (10x faster at 10^7 entries, rank 10)
+        U, V = np.asarray(U), np.asarray(V)
+        out = np.empty(n, dtype=np.result_type(U.dtype, V.dtype))
+        kernel(np.asarray(rows), np.asarray(cols), U, V, out, 0, n)
+        return out
     parts = []
     for start in range(0, max(n, 1), chunk_size):
         stop = min(start + chunk_size, n)
@@ -161,6 +260,62 @@ def sampled_dot(U: Any, V: Any, rows: Any, cols: Any, *, chunk_size: int = 1 << 
         else:
             parts.append(xp.sum(gathered * xp.take(V, c, axis=0), axis=1))
     return parts[0] if len(parts) == 1 else xp.concat(parts)
+
+
+#: Entries per partial sum of :func:`sampled_squared_error`'s compiled path (fixed, so the
+#: result does not depend on the number of threads).
+SQUARED_ERROR_CHUNK = 1 << 16
+
+
+def sampled_squared_error(U: Any, V: Any, rows: Any, cols: Any, values: Any, *, chunk_size: int = 1 << 15,
+                          executor: Any = None, n_threads: int = 1) -> Any:
+    """``sum_t (values[t] - (U @ V.T)[rows[t], cols[t]])^2`` without forming the residual.
+
+    The training error of a completion iterate when only its norm is needed (the
+    convergence checks): one pass over the entries.  On NumPy with Numba installed a
+    compiled kernel fuses the gather, the dot products and the sum (no ``N x k``
+    temporary, no residual vector), over fixed chunks of 65536 entries whose partial
+    sums are added in order, on ``n_threads`` threads of ``executor`` (the kernel
+    releases the GIL; the result does not depend on the thread count).  Otherwise
+    entries are taken in chunks of ``chunk_size`` with standard calls only, so the
+    temporaries stay in cache.  Returns a 0-d array in ``values``'s namespace, on its
+    device (no host synchronization).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> U = np.array([[1.0, 0.0], [0.0, 2.0]]); V = np.array([[3.0, 1.0]])
+    >>> float(sampled_squared_error(U, V, np.array([0, 1]), np.array([0, 0]), np.array([1.0, 1.0])))
+    5.0
+    """
+    xp = backend.array_namespace(U, V, rows, cols, values)
+    n = rows.shape[0]
+    if backend.is_numpy(xp):
+        kernel = _jit.residual_norm2_kernel()
+        if kernel is not None and n:
+            args = (np.asarray(rows), np.asarray(cols), np.asarray(U), np.asarray(V), np.asarray(values))
+            n_chunks = -(-n // SQUARED_ERROR_CHUNK)
+            partial = np.empty(n_chunks)
+            n_workers = max(1, min(int(n_threads), n_chunks)) if executor is not None else 1
+
+            def work(w: int) -> None:
+                for c in range(w, n_chunks, n_workers):
+                    start = c * SQUARED_ERROR_CHUNK
+                    partial[c] = kernel(*args, start, min(start + SQUARED_ERROR_CHUNK, n))
+
+            futures = [executor.submit(work, w) for w in range(1, n_workers)]
+            try:
+                work(0)
+            finally:
+                for f in futures:
+                    f.result()
+            return np.asarray(math.fsum(partial.tolist()), dtype=args[4].dtype)
+    total = xp.zeros((), dtype=values.dtype, device=backend.device(values))
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        r = sampled_dot(U, V, rows[start:stop], cols[start:stop], chunk_size=chunk_size) - values[start:stop]
+        total = total + xp.sum(r * r)
+    return total
 
 
 def rowwise_dot(A: Any, B: Any) -> Any:

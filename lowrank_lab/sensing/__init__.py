@@ -22,7 +22,6 @@ Examples
 'converged'
 """
 
-from .convex import nuclear_norm_pgd
 from .problems import (
     GaussianOperator,
     IdentityOperator,
@@ -32,7 +31,7 @@ from .problems import (
     sensing_operator_nbytes,
 )
 from .registry import SOLVERS, run_solver
-from .solvers import factored_gd, scaled_gd, subgradient_l1
+from .solvers import factored_gd, nuclear_norm_pgd, scaled_gd, subgradient_l1
 
 __all__ = [
     "SOLVERS",

@@ -33,7 +33,8 @@ Conventions
   backend.
 * **Memory.**  The operator holds ``m * n1 * n2`` floats.  Its size is estimated
   before anything is allocated and the construction is refused with a clear
-  message when it exceeds ``max_bytes`` (default 2 GiB); it is generated on the
+  message when it exceeds ``max_bytes`` (default: the library's memory limit,
+  :func:`lowrank_lab._validation.check_memory`); it is generated on the
   host in row chunks of at most ~64 MiB, so the host never holds a second copy.
 """
 
@@ -46,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array, check_float, check_int
+from .._validation import check_array, check_float, check_int, check_memory
 from ..matrices import LowRankMatrix
 
 __all__ = [
@@ -59,7 +60,8 @@ __all__ = [
     "sensing_operator_nbytes",
 ]
 
-#: Default limit on the memory of a stored Gaussian operator (2 GiB).
+#: Former default limit on a stored Gaussian operator (2 GiB); the default is now the
+#: library's memory limit (:func:`lowrank_lab._validation.memory_limit`).
 DEFAULT_MAX_BYTES = 2 * 2**30
 
 _CHUNK_BYTES = 64 * 2**20
@@ -288,7 +290,7 @@ def gaussian_sensing(
     outlier_scale: float = 100.0,
     rng: Any = None,
     dtype: Any = None,
-    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> SensingProblem:
     """Gaussian linear measurements ``y_i = <A_i, M*> + s_i`` of a matrix.
 
@@ -317,8 +319,11 @@ def gaussian_sensing(
         Random stream.  The same seed gives the same problem on every backend.
     dtype : dtype, optional
         Floating dtype of the operator and measurements (default: the truth's).
-    max_bytes : int or None, default 2 GiB
-        Refuse (``ValueError``) to build an operator larger than this; None for no limit.
+    max_bytes : int or None, default None
+        Refuse (:class:`~lowrank_lab._validation.MemoryLimitError`, a ``ValueError``) to
+        build an operator larger than this many bytes; None: the library's memory limit
+        (``LOWRANK_MEMORY_LIMIT``, default half the physical memory; see
+        :func:`lowrank_lab._validation.check_memory`).
 
     Returns
     -------
@@ -356,12 +361,12 @@ def gaussian_sensing(
     need = sensing_operator_nbytes(m, (n1, n2), dtype)
     if max_bytes is not None:
         max_bytes = check_int(max_bytes, "max_bytes", low=0)
-        if need > max_bytes:
-            raise ValueError(
-                f"the Gaussian operator would take {need / 2**30:.3g} GiB (n_measurements={m} x n1*n2={n1 * n2} "
-                f"floats), more than max_bytes={max_bytes} ({max_bytes / 2**30:.3g} GiB); use fewer "
-                f"n_measurements, a smaller truth, dtype=float32, fully_observed(...), or raise max_bytes"
-            )
+    check_memory(
+        need, "n_measurements",
+        f"the Gaussian operator (n_measurements={m} x n1*n2={n1 * n2} floats)", limit=max_bytes,
+        limit_name="max_bytes",
+        hint="use fewer n_measurements, a smaller truth, dtype=float32, fully_observed(...), or raise max_bytes",
+    )
     gen = backend.as_generator(rng)
     A = _gaussian_matrix(gen, m, n1, n2, symmetric, xp, M, dtype)
     operator = GaussianOperator(matrix=A, shape=(n1, n2), symmetric=symmetric)
@@ -424,7 +429,9 @@ def _check_truth(truth: Any) -> tuple[Any, bool, bool]:
     psd = False
     if symmetric:
         evals = np.linalg.eigvalsh(host)
-        psd = bool(evals.min() >= -1e-12 * max(abs(evals).max(), 1e-300))
+        # round-off of the dtype, as NumPy's matrix_rank: n * eps * |lambda|_max (float32: ~1e-7 n)
+        tol = host.shape[0] * np.finfo(host.dtype).eps * max(float(abs(evals).max()), 1e-300)
+        psd = bool(evals.min() >= -tol)
     return M, psd, symmetric
 
 

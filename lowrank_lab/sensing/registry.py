@@ -6,8 +6,7 @@ from typing import Any
 
 from .._validation import check_choice, check_options
 from ..results import SolverResult
-from .convex import nuclear_norm_pgd
-from .solvers import factored_gd, scaled_gd, subgradient_l1
+from .solvers import factored_gd, nuclear_norm_pgd, scaled_gd, subgradient_l1
 
 __all__ = ["SOLVERS", "run_solver"]
 

@@ -331,7 +331,7 @@ def powerlaw_alpha(
     >>> bool(abs(fit.alpha - 3.0) < 2 * fit.sigma)
     True
     """
-    lam, _ = _host_eigenvalues(W_or_eigenvalues, "W_or_eigenvalues")
+    lam, _, _ = _host_eigenvalues(W_or_eigenvalues, "W_or_eigenvalues")
     min_eigenvalue = check_float(min_eigenvalue, "min_eigenvalue", low=0.0)
     x = lam[lam > min_eigenvalue]
     n = int(x.size)

@@ -176,7 +176,10 @@ class MarchenkoPasturFit:
     mp_softrank : float
         ``lambda_plus / lambda_max``.
     method : str
-        ``"trimmed-quantile"``.
+        ``"trimmed-quantile"``, or ``"rank-deficient"`` when the input has round-off
+        zero eigenvalues (no MP bulk is fitted, see :func:`fit_marchenko_pastur`).
+    numerical_rank : int
+        Eigenvalues above the round-off tolerance (``n_cols`` for a full-rank input).
     """
 
     variance: float
@@ -193,6 +196,7 @@ class MarchenkoPasturFit:
     lambda_max: float
     mp_softrank: float
     method: str = "trimmed-quantile"
+    numerical_rank: int = -1
 
     @property
     def sigma(self) -> float:
@@ -200,9 +204,11 @@ class MarchenkoPasturFit:
         return math.sqrt(self.variance)
 
 
-def _host_eigenvalues(X: Any, name: str) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """Eigenvalues (ascending, float64, NumPy) of :func:`esd` of a matrix, or validated 1-D eigenvalues."""
+def _host_eigenvalues(X: Any, name: str) -> tuple[np.ndarray, tuple[int, int] | None, float]:
+    """Eigenvalues (ascending, float64, NumPy) of :func:`esd` of a matrix, or validated 1-D eigenvalues,
+    and the machine epsilon of the input's dtype."""
     X = check_array(X, name, ndim=(1, 2))
+    eps = float(np.finfo(np.float32 if "float32" in str(X.dtype) else np.float64).eps)
     if X.ndim == 2:
         shape = (max(X.shape), min(X.shape))
         lam = np.asarray(backend.to_numpy(esd(X)), dtype=np.float64)  # the one host transfer
@@ -212,7 +218,21 @@ def _host_eigenvalues(X: Any, name: str) -> tuple[np.ndarray, tuple[int, int] | 
         if lam.size and lam.min() < -math.sqrt(np.finfo(np.float64).eps) * max(np.abs(lam).max(), 1e-300):
             raise ValueError(f"{name} (1-D input = eigenvalues) must be non-negative, got minimum {lam.min()!r}")
         lam = np.clip(lam, 0.0, None)
-    return np.sort(lam), shape
+    return np.sort(lam), shape, eps
+
+
+def _zero_tolerance(lam: np.ndarray, shape: tuple[int, int] | None, eps: float, n_rows: float) -> float:
+    """Eigenvalues at or below this are round-off zeros (NumPy's rank convention).
+
+    A matrix's ESD comes from its singular values, ``lambda = sigma^2 / N``, so the
+    singular-value rule ``sigma <= sigma_1 max(m, n) eps`` becomes
+    ``lambda <= lambda_max (max(m, n) eps)^2``; eigenvalues given directly may come
+    from an eigensolver of ``W^T W``, whose round-off is ``lambda_max M eps``.
+    """
+    lam_max = float(lam[-1]) if lam.size else 0.0
+    if shape is not None:
+        return lam_max * (max(shape) * eps) ** 2
+    return lam_max * max(n_rows, lam.size) * eps
 
 
 def fit_marchenko_pastur(
@@ -255,6 +275,14 @@ def fit_marchenko_pastur(
     instead adds ``sqrt(Q^{-1/2} lambda_+^{2/3} M^{-2/3})``, a margin whose size
     in TW units depends on the scale of ``W``.
 
+    **Rank-deficient input.**  A Marchenko-Pastur bulk has no zero eigenvalue, so an
+    input with round-off zeros (eigenvalues at or below ``lambda_max (max(m, n)
+    eps)^2`` for a matrix, NumPy's rank rule on its singular values; ``lambda_max
+    max(N, M) eps`` for given eigenvalues) gets no bulk: ``method="rank-deficient"``,
+    ``variance = 0``, and every nonzero eigenvalue is a spike (``n_spikes`` is the
+    numerical rank).  Fitting the round-off instead counted hundreds of "spikes" for an
+    exactly rank-5 matrix, a number that changed with the BLAS thread count.
+
     Parameters
     ----------
     W_or_eigenvalues : array, shape (m, n) or (M,)
@@ -283,7 +311,7 @@ def fit_marchenko_pastur(
     >>> fit_marchenko_pastur(W).n_spikes
     1
     """
-    lam, shape = _host_eigenvalues(W_or_eigenvalues, "W_or_eigenvalues")
+    lam, shape, eps = _host_eigenvalues(W_or_eigenvalues, "W_or_eigenvalues")
     if shape is not None:
         if aspect_ratio is not None:
             raise ValueError("aspect_ratio must be None for a matrix input (it is max(m, n) / min(m, n))")
@@ -301,6 +329,16 @@ def fit_marchenko_pastur(
         raise ValueError(f"the number of rows N must be at least 2, got N = {N}")
     t_q = tracy_widom_quantile(check_float(tw_quantile, "tw_quantile", low=0.5, high=0.9999))
     max_iter = check_int(max_iter, "max_iter", low=1)
+    zero = _zero_tolerance(lam, shape, eps, N)
+    rank = int(np.count_nonzero(lam > zero))
+    if rank < M:  # round-off zeros: an MP bulk (no zero eigenvalue) cannot be there; do not fit round-off
+        spikes = lam[lam > zero][::-1].copy()
+        lam_max = float(lam[-1])
+        return MarchenkoPasturFit(
+            variance=0.0, aspect_ratio=Q, n_rows=N, n_cols=M, lambda_minus=0.0, lambda_plus=0.0, tw_margin=0.0,
+            threshold=zero, tw_quantile=float(tw_quantile), n_spikes=rank, spikes=spikes, lambda_max=lam_max,
+            mp_softrank=0.0, method="rank-deficient", numerical_rank=rank,
+        )
     grid_lam, grid_cdf = _mp_quantile_table(float(Q))
     sig_j = _tw_scale(N, M)
     min_bulk = (M + 1) // 2
@@ -326,6 +364,7 @@ def fit_marchenko_pastur(
         variance=variance, aspect_ratio=Q, n_rows=N, n_cols=M, lambda_minus=lo, lambda_plus=hi,
         tw_margin=margin, threshold=thr, tw_quantile=float(tw_quantile), n_spikes=int(spikes.size),
         spikes=spikes, lambda_max=lam_max, mp_softrank=hi / lam_max if lam_max > 0 else math.inf,
+        numerical_rank=M,
     )
 
 

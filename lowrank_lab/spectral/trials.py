@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .. import spectral
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, check_memory
 
 __all__ = ["bbp_threshold", "pareto_powerlaw_trial", "spiked_eigenvalue", "spiked_noise_trial", "spiked_noise_matrix"]
 
@@ -49,6 +49,9 @@ def spiked_eigenvalue(theta: float, n_rows: int, n_cols: int) -> float:
 
 def spiked_noise_matrix(n_rows: int, n_cols: int, n_spikes: int, strength: float, rng) -> np.ndarray:
     """``X + sqrt(N) * strength * sum_i u_i v_i^T``: unit-variance Gaussian noise plus orthogonal spikes."""
+    n_rows = check_int(n_rows, "n_rows", low=1)
+    n_cols = check_int(n_cols, "n_cols", low=1)
+    check_memory(8 * 2 * n_rows * n_cols, "n_rows, n_cols", f"a dense {n_rows} x {n_cols} noise matrix (float64, twice)")
     n = max(n_rows, n_cols)
     X = rng.standard_normal((n_rows, n_cols))
     if n_spikes:
