@@ -430,7 +430,7 @@ def subgradient_l1(
     >>> res = subgradient_l1(problem, 1, rng=2)
     >>> res.stop_reason, bool(res.final("relative_error") < 1e-10)
     ('converged', True)
-    >>> res = subgradient_l1(problem, 3, step_size=0.1, decay=0.99, max_iter=1500, rng=2)
+    >>> res = subgradient_l1(problem, 3, step_size=0.1, decay=0.99, init_scale=1e-3, max_iter=1500, rng=2)
     >>> bool(res.final("relative_error") < 1e-3)
     True
     """
