@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, linalg
-from .._validation import check_array
+from .._validation import check_array, check_arrays
 from ..matrices import LowRankMatrix
 from ..results import SolverResult
 from .observations import Observations
@@ -60,7 +60,7 @@ def predict(result: Any, rows: Any, cols: Any) -> Any:
 def _index_like(idx: Any, name: str, like: Any) -> Any:
     if isinstance(idx, (list, tuple)):
         idx = np.asarray(idx, dtype=np.int64)
-    xp_i = backend.array_namespace(idx)
+    xp_i = check_arrays(**{name: idx})
     if idx.ndim != 1 or not xp_i.isdtype(idx.dtype, "integral"):
         raise TypeError(f"{name} must be a 1-D integer array, got dtype {idx.dtype} and shape {tuple(idx.shape)}")
     if backend.backend_name(xp_i) != backend.backend_name(backend.array_namespace(like)):

@@ -245,6 +245,8 @@ def fit_ratings_model(
 
 def evaluate(model: RatingsModel, test: Observations) -> dict[str, float]:
     """``{"rmse": ..., "mae": ..., "n": ...}`` of ``model`` on ``test``."""
+    if not isinstance(model, RatingsModel):
+        raise TypeError(f"model must be a RatingsModel (from fit_ratings_model), got {type(model).__name__}")
     if not isinstance(test, Observations):
         raise TypeError(f"test must be Observations, got {type(test).__name__}")
     xp = test.xp

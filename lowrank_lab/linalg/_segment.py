@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_int
+from .._validation import check_arrays, check_int
 
 
 def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool = False) -> Any:
@@ -31,7 +31,7 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0]), 3)
     array([4., 0., 2.])
     """
-    xp = backend.array_namespace(values, segment_ids)
+    xp = check_arrays(values=values, segment_ids=segment_ids)
     n_segments = check_int(n_segments, "n_segments", low=0)
     if segment_ids.ndim != 1 or values.ndim < 1 or values.shape[0] != segment_ids.shape[0]:
         raise ValueError(
@@ -106,7 +106,7 @@ def csr_matmul(indptr: Any, indices: Any, data: Any, dense: Any) -> Any:
     array([[0., 2.],
            [1., 1.]])
     """
-    xp = backend.array_namespace(indptr, indices, data, dense)
+    xp = check_arrays(indptr=indptr, indices=indices, data=data, dense=dense)
     n_rows = indptr.shape[0] - 1
     if backend.is_numpy(xp):
         import scipy.sparse as sp  # noqa: PLC0415
@@ -146,7 +146,7 @@ def sampled_dot(U: Any, V: Any, rows: Any, cols: Any, *, chunk_size: int = 1 << 
     >>> sampled_dot(U, V, np.array([0, 1]), np.array([0, 0]))
     array([3., 2.])
     """
-    xp = backend.array_namespace(U, V, rows, cols)
+    xp = check_arrays(U=U, V=V, rows=rows, cols=cols)
     n = rows.shape[0]
     numpy_path = backend.is_numpy(xp)
     parts = []
@@ -174,7 +174,7 @@ def rowwise_dot(A: Any, B: Any) -> Any:
     >>> rowwise_dot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 1.0], [0.0, 2.0]]))
     array([3., 8.])
     """
-    xp = backend.array_namespace(A, B)
+    xp = check_arrays(A=A, B=B)
     if backend.is_numpy(xp):
         import numpy as np  # noqa: PLC0415
 

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array, check_float, check_int
+from .._validation import check_array, check_arrays, check_float, check_int
 from ..matrices import LowRankMatrix
 
 __all__ = [
@@ -86,6 +86,9 @@ class GaussianOperator:
     matrix: Any
     shape: tuple[int, int]
     symmetric: bool = False
+
+    def __post_init__(self) -> None:
+        check_arrays(matrix=self.matrix)  # a type check only: the generators validated the values
 
     @property
     def n_measurements(self) -> int:
@@ -204,6 +207,11 @@ class SensingProblem:
     noise_std: float = 0.0
     outlier_fraction: float = 0.0
     outlier_scale: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (hasattr(self.operator, "apply") and hasattr(self.operator, "adjoint")):
+            raise TypeError(f"operator must have apply and adjoint methods, got {type(self.operator).__name__}")
+        check_arrays(measurements=self.measurements, corruption=self.corruption, outlier_mask=self.outlier_mask)
 
     @property
     def shape(self) -> tuple[int, int]:
