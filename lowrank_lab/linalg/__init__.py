@@ -21,11 +21,19 @@ segment_normal_equations, segment_least_squares, segment_cg, padded_layout, bloc
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
+krylov_svd, krylov_svd_operator, PartialSVDResult
+    Top-k SVD iterated until the residuals meet a tolerance (thick-restarted block
+    Lanczos bidiagonalization), reporting the residuals, products and iterations.
+partial_svd, partial_svd_operator
+    One entry point with ``method="randomized" | "krylov"`` (``"exact"`` for arrays),
+    for the solvers' ``svd_method`` option.
 orthonormalize
     Thin QR with a positive diagonal of R (a unique, backend-independent basis).
 """
 
 
+from ._krylov import PartialSVDResult, krylov_svd, krylov_svd_operator
+from ._partial import partial_svd, partial_svd_operator
 from ._altmin import (
     BlockedCSR,
     PaddedLayout,
@@ -45,16 +53,21 @@ __all__ = [
     "SVDResult",
     "BlockedCSR",
     "PaddedLayout",
+    "PartialSVDResult",
     "batched_solve",
     "batched_spd_solve",
     "blocked_csr",
     "csr_matmul",
     "has_compiled_kernels",
+    "krylov_svd",
+    "krylov_svd_operator",
     "lstsq",
     "orthonormalize",
     "randomized_svd",
     "randomized_svd_operator",
     "padded_layout",
+    "partial_svd",
+    "partial_svd_operator",
     "rowwise_dot",
     "sampled_dot",
     "segment_cg",
