@@ -65,7 +65,7 @@ def test_agrees_with_scipy_svds_within_the_residual_bounds(spectrum, shape, rank
     np.testing.assert_allclose(res.residuals, explicit, rtol=0.05, atol=1e-13)  # 1e-13: rounding of A @ v
     # singular values: within the residual of the truth (svds agrees with the truth to ~1e-14)
     np.testing.assert_allclose(s_ref, s_true[:rank], rtol=1e-12)
-    assert np.all(np.abs(res.S - s_true[:rank]) <= res.residuals * res.S[0] + 1e-14)
+    assert np.all(np.abs(res.S - s_true[:rank]) <= res.residuals * res.S[0] + 1e-13)  # + rounding of A
     # vectors: sin(angle) <= residual / gap (Wedin / Davis-Kahan), here against svds
     bound = res.residuals * res.S[0] / _gaps(s_true, rank) + 1e-12
     assert np.all(_vector_errors(res.U, u_ref) <= 2 * bound)
