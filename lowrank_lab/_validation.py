@@ -101,7 +101,7 @@ def _finite_scalar(value: Any) -> bool:
 
 
 def check_arrays(**arrays: Any) -> Any:
-    """Namespace of named array arguments (``None`` skipped), refusing anything that is not an array.
+    """Namespace of named array arguments, refusing anything that is not an array (``None`` too).
 
     A type check only (no shape, value or finiteness check, so no device synchronization):
     for kernels called inside iterations, whose callers validated the data once.  A string,
@@ -121,9 +121,7 @@ def check_arrays(**arrays: Any) -> Any:
 
     present = []
     for name, x in arrays.items():
-        if x is None:
-            continue
-        if not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
+        if x is None or not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
             raise TypeError(f"{name} must be an array (NumPy, CuPy or Array API), got {type(x).__name__}")
         if getattr(getattr(x, "dtype", None), "kind", "f") not in "biufc":
             raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
@@ -134,8 +132,8 @@ def check_arrays(**arrays: Any) -> Any:
 def check_numbers(x: Any, name: str) -> np.ndarray:
     """Host data (lists, NumPy arrays, pandas Series) as a float64 NumPy array, for table-level code.
 
-    No shape or finiteness check (curves may hold NaN); a string, a mapping or data that
-    are not numbers is a ``TypeError`` naming the argument.
+    No shape or finiteness check (curves may hold NaN); a string, a mapping, a single
+    number or data that are not numbers is a ``TypeError`` naming the argument.
 
     Examples
     --------
@@ -146,7 +144,7 @@ def check_numbers(x: Any, name: str) -> np.ndarray:
     ...
     TypeError: x must be an array of numbers, got str
     """
-    if x is None or isinstance(x, (str, bytes, Mapping)):
+    if x is None or isinstance(x, (str, bytes, Mapping)) or np.ndim(x) == 0:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":

@@ -86,7 +86,7 @@ def _require_array(x: Any, name: str) -> None:
 
 
 def _refuse_text(x: Any, name: str) -> None:
-    if isinstance(x, (str, bytes)):
+    if x is None or isinstance(x, (str, bytes, dict)):
         raise TypeError(f"{name} must be an array or array-like numbers, got {type(x).__name__}")
 
 

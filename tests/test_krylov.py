@@ -6,6 +6,8 @@ relative residual ``tol * s_1`` of the true one, each vector within ``tol * s_1 
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -51,7 +53,7 @@ def _vector_errors(U, ref):
 @pytest.mark.parametrize("shape, rank", [((150, 110), 6), ((100, 170), 12)])
 @pytest.mark.parametrize("tol", [1e-6, 1e-11])
 def test_agrees_with_scipy_svds_within_the_residual_bounds(spectrum, shape, rank, tol):
-    rng = np.random.default_rng(hash((spectrum, shape, rank)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((spectrum, shape, rank)).encode()))
     m, n = shape
     s_true = SPECTRA[spectrum](np.arange(1, min(m, n) + 1, dtype=float))
     A, _, _ = _matrix(m, n, s_true, rng)
@@ -66,8 +68,9 @@ def test_agrees_with_scipy_svds_within_the_residual_bounds(spectrum, shape, rank
     # singular values: within the residual of the truth (svds agrees with the truth to ~1e-14)
     np.testing.assert_allclose(s_ref, s_true[:rank], rtol=1e-12)
     assert np.all(np.abs(res.S - s_true[:rank]) <= res.residuals * res.S[0] + 1e-13)  # + rounding of A
-    # vectors: sin(angle) <= residual / gap (Wedin / Davis-Kahan), here against svds
-    bound = res.residuals * res.S[0] / _gaps(s_true, rank) + 1e-12
+    # vectors: sin(angle) <= residual / gap (Wedin / Davis-Kahan), here against svds; the
+    # residual cannot be measured below the rounding of A (~1e-14), whatever the recurrence says
+    bound = np.maximum(res.residuals, 1e-14) * res.S[0] / _gaps(s_true, rank) + 1e-12
     assert np.all(_vector_errors(res.U, u_ref) <= 2 * bound)
     assert np.all(_vector_errors(res.Vt.T, vt_ref.T) <= 2 * bound)
     np.testing.assert_allclose(res.U.T @ res.U, np.eye(rank), atol=1e-11)
@@ -96,7 +99,7 @@ def test_sparse_input_matches_svds():
     assert res.converged and isinstance(res.U, np.ndarray)
     np.testing.assert_allclose(res.S, s_ref, rtol=1e-12)
     s_all = np.linalg.svd(S.toarray(), compute_uv=False)
-    bound = res.residuals * res.S[0] / _gaps(s_all, 5) + 1e-12
+    bound = np.maximum(res.residuals, 1e-14) * res.S[0] / _gaps(s_all, 5) + 1e-12
     assert np.all(_vector_errors(res.U, u_ref) <= 2 * bound)
     # integer sparse data are cast; a COO matrix is accepted
     counts = scipy.sparse.coo_matrix((np.arange(1, 41), (np.arange(40), np.arange(40) % 30)), shape=(40, 30))

@@ -6,7 +6,8 @@ parameters that take arrays or array-backed objects: observations, sensing probl
 tables) or in :data:`NO_ARRAY_ARGUMENTS` with the reason; a new public name that is in
 neither fails :func:`test_every_public_callable_is_classified`.  For each listed
 parameter, the valid call is repeated with the string ``"not an array"`` in its place
-and must raise ``TypeError`` whose message names the parameter.
+and must raise ``TypeError`` whose message names the parameter; so must a number (where
+a 0-d array is not meaningful) and ``None`` for a required parameter.
 """
 
 from __future__ import annotations
@@ -297,6 +298,33 @@ def test_a_string_for_an_array_is_a_type_error_naming_it(name, param):
     factory, _ = CASES[name]
     kwargs = factory()
     kwargs[param] = BAD
+    with pytest.raises(TypeError, match=rf"(^|\W){re.escape(param)}(\W|$)"):
+        PUBLIC[name](**kwargs)
+
+
+#: Parameters where a single number is a legitimate (0-d) array.
+NUMBER_OK = {("backend.asarray", "x"), ("backend.to_numpy", "x"), ("spectral.marchenko_pastur_density", "x")}
+
+
+@pytest.mark.parametrize("name, param", [(n, p) for n in sorted(CASES) for p in CASES[n][1] if (n, p) not in NUMBER_OK])
+def test_a_number_for_an_array_is_a_type_error_naming_it(name, param):
+    factory, _ = CASES[name]
+    kwargs = factory()
+    kwargs[param] = 3.0
+    with pytest.raises(TypeError, match=rf"(^|\W){re.escape(param)}(\W|$)"):
+        PUBLIC[name](**kwargs)
+
+
+def _required(name, param):
+    default = inspect.signature(PUBLIC[name]).parameters[param].default
+    return default is inspect.Parameter.empty
+
+
+@pytest.mark.parametrize("name, param", [(n, p) for n in sorted(CASES) for p in CASES[n][1] if _required(n, p)])
+def test_none_for_a_required_array_is_a_type_error_naming_it(name, param):
+    factory, _ = CASES[name]
+    kwargs = factory()
+    kwargs[param] = None
     with pytest.raises(TypeError, match=rf"(^|\W){re.escape(param)}(\W|$)"):
         PUBLIC[name](**kwargs)
 

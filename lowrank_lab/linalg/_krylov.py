@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import backend
-from .._validation import check_array, check_callback, check_float, check_int
+from .._validation import check_array, check_arrays, check_callback, check_float, check_int
 from ..iteration import iterate
 from ..results import HistoryRecorder
 from ._svd import SVDResult, _svd_raw, svd_flip
@@ -588,8 +588,7 @@ def krylov_svd_operator(
         raise TypeError(f"matmat must be callable, got {type(matmat).__name__}")
     if not callable(rmatmat):
         raise TypeError(f"rmatmat must be callable, got {type(rmatmat).__name__}")
-    like = check_array(like, "like", ndim=None, finite=False, floating=False, min_size=0)
-    xp = backend.array_namespace(like)
+    xp = check_arrays(like=like)
     dtype = backend.float_dtype(xp, like)
     block = min(rank, OPERATOR_BLOCK) if block_size is None else block_size
     if max_basis is None:

@@ -211,7 +211,8 @@ class SensingProblem:
     def __post_init__(self) -> None:
         if not (hasattr(self.operator, "apply") and hasattr(self.operator, "adjoint")):
             raise TypeError(f"operator must have apply and adjoint methods, got {type(self.operator).__name__}")
-        check_arrays(measurements=self.measurements, corruption=self.corruption, outlier_mask=self.outlier_mask)
+        optional = {"corruption": self.corruption, "outlier_mask": self.outlier_mask}
+        check_arrays(measurements=self.measurements, **{k: v for k, v in optional.items() if v is not None})
 
     @property
     def shape(self) -> tuple[int, int]:
