@@ -32,17 +32,49 @@ def check_array(
     Lists and tuples become NumPy arrays.  Integer and boolean arrays are cast to
     float64 when ``floating`` (the namespace's default floating type otherwise
     stays as given).  NaN and infinity are refused when ``finite``.
+
+    A wrong *type* is a ``TypeError`` naming the argument: ``None``, a string or bytes,
+    any other object that is not an array, an array (or list) of strings or objects, a
+    complex array where a real one is expected.  A real number (Python or NumPy scalar)
+    becomes a 0-d array only where a 0-d array is allowed (``ndim`` is None or includes
+    0, e.g. the points where a density is evaluated); where a vector or a matrix is
+    expected it is a ``TypeError`` too.  A wrong *value* (shape, size, NaN) is a
+    ``ValueError``.
+
+    Examples
+    --------
+    >>> check_array([[1, 2], [3, 4]], "A", ndim=2).dtype
+    dtype('float64')
+    >>> check_array("data.csv", "A", ndim=2)
+    Traceback (most recent call last):
+    ...
+    TypeError: A must be an array (NumPy, CuPy or Array API), got str
+    >>> check_array(3.0, "A", ndim=2)
+    Traceback (most recent call last):
+    ...
+    TypeError: A must be a 2-D array, got float
     """
-    if x is None:
-        raise TypeError(f"{name} must be an array, got None")
-    if isinstance(x, (list, tuple)) or np.isscalar(x):
+    allowed = None if ndim is None else ((ndim,) if isinstance(ndim, int) else tuple(ndim))
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array (NumPy, CuPy or Array API), got {type(x).__name__}")
+    if isinstance(x, (numbers.Number, np.generic)):
+        if allowed is not None and 0 not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise TypeError(f"{name} must be a {want} array, got {type(x).__name__}")
         x = np.asarray(x)
+    elif isinstance(x, (list, tuple)):
+        try:
+            x = np.asarray(x)
+        except ValueError as exc:  # ragged nesting
+            raise ValueError(f"{name} must be a rectangular array, got a ragged {type(x).__name__}") from exc
     try:
         xp = backend.array_namespace(x)
     except TypeError as exc:
         raise TypeError(f"{name} must be an array (NumPy, CuPy or Array API), got {type(x).__name__}") from exc
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    kind = getattr(getattr(x, "dtype", None), "kind", "f")
+    if kind not in "biufc":  # strings, bytes, objects, dates: not numbers
+        raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
+    if allowed is not None:
         if x.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{name} must be {want}, got {x.ndim}-D array of shape {tuple(x.shape)}")
@@ -54,10 +86,78 @@ def check_array(
         if not xp.isdtype(x.dtype, "real floating"):
             x = xp.astype(x, xp.float64)
     if finite and xp.isdtype(x.dtype, ("real floating", "complex floating")):
-        if not bool(xp.all(xp.isfinite(x))):
+        # a finite sum proves every entry finite in one pass without a temporary (NaN and
+        # inf propagate); only a non-finite sum (bad data, or an overflow) needs the mask
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = xp.sum(x)
+        if not _finite_scalar(total) and not bool(xp.all(xp.isfinite(x))):
             n_bad = int(xp.sum(xp.astype(~xp.isfinite(x), xp.int64)))
             raise ValueError(f"{name} must be finite, got {n_bad} NaN or infinite value(s)")
     return x
+
+
+def _finite_scalar(value: Any) -> bool:
+    z = complex(value)
+    return math.isfinite(z.real) and math.isfinite(z.imag)
+
+
+def check_arrays(**arrays: Any) -> Any:
+    """Namespace of named array arguments, refusing anything that is not an array (``None`` too).
+
+    A type check only (no shape, value or finiteness check, so no device synchronization):
+    for kernels called inside iterations, whose callers validated the data once.  A string,
+    a list or any non-array is a ``TypeError`` naming the argument.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_arrays(U=np.ones((2, 2)), V=np.ones((3, 2))).__name__
+    'array_api_compat.numpy'
+    >>> check_arrays(U=np.ones((2, 2)), V="V.npy")
+    Traceback (most recent call last):
+    ...
+    TypeError: V must be an array (NumPy, CuPy or Array API), got str
+    """
+    import array_api_compat  # noqa: PLC0415
+
+    present = []
+    for name, x in arrays.items():
+        if x is None or not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
+            raise TypeError(f"{name} must be an array (NumPy, CuPy or Array API), got {type(x).__name__}")
+        if getattr(getattr(x, "dtype", None), "kind", "f") not in "biufc":
+            raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
+        present.append(x)
+    try:
+        return backend.array_namespace(*present)
+    except TypeError as exc:  # several libraries: name every argument and its type
+        kinds = ", ".join(f"{name}: {type(a).__module__}.{type(a).__name__}" for name, a in arrays.items())
+        raise TypeError(f"{', '.join(arrays)} must be arrays of one namespace, got {kinds}") from exc
+
+
+def check_numbers(x: Any, name: str) -> np.ndarray:
+    """Host data (lists, NumPy arrays, pandas Series) as a float64 NumPy array, for table-level code.
+
+    No shape or finiteness check (curves may hold NaN); a string, a mapping, a single
+    number or data that are not numbers is a ``TypeError`` naming the argument.
+
+    Examples
+    --------
+    >>> check_numbers([1, 2], "x")
+    array([1., 2.])
+    >>> check_numbers("x.csv", "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x must be an array of numbers, got str
+    """
+    if x is None or isinstance(x, (str, bytes, Mapping)) or np.ndim(x) == 0:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}") from exc
+    return arr.astype(np.float64, copy=False)
 
 
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None,
@@ -154,28 +254,18 @@ def check_options(fn: Any, options: Any, name: str = "options", *, exclude: Sequ
 
 
 def check_namespace(**arrays: Any) -> Any:
-    """The common Array API namespace of named arrays (``None`` entries are skipped).
-
-    A ``TypeError`` naming every argument and its array type is raised when they come
-    from different libraries (a NumPy array next to a CuPy or ``array_api_strict`` one)
-    or when one is not an array at all, instead of ``array_api_compat``'s anonymous
-    "Multiple namespaces" error.
+    """:func:`check_arrays` with ``None`` entries skipped (optional array arguments).
 
     Examples
     --------
     >>> import numpy as np
-    >>> xp = check_namespace(U=np.ones((2, 1)), V=np.ones((3, 1)))
+    >>> xp = check_namespace(U=np.ones((2, 1)), V=None)
     >>> check_namespace(U=np.ones(2), V=[1.0, 2.0])
     Traceback (most recent call last):
     ...
-    TypeError: U, V must be arrays of one namespace, got U: numpy.ndarray, V: builtins.list
+    TypeError: V must be an array (NumPy, CuPy or Array API), got list
     """
-    given = {name: a for name, a in arrays.items() if a is not None}
-    try:
-        return backend.array_namespace(*given.values())
-    except TypeError as exc:
-        kinds = ", ".join(f"{name}: {type(a).__module__}.{type(a).__name__}" for name, a in given.items())
-        raise TypeError(f"{', '.join(given)} must be arrays of one namespace, got {kinds}") from exc
+    return check_arrays(**{name: a for name, a in arrays.items() if a is not None})
 
 
 class MemoryLimitError(ValueError, MemoryError):

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, check_numbers
 
 __all__ = [
     "best_on_grid",
@@ -66,6 +66,12 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # curves
 # --------------------------------------------------------------------------- #
+def _check_frame(frame: Any, name: str = "frame") -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    return frame
+
+
 def late_phase_rate(iterations: Any, errors: Any, *, floor: float = 1e-11, fraction: float = 0.5) -> float:
     """Linear convergence rate ``-d log(error) / dt`` fitted in the late phase.
 
@@ -81,8 +87,8 @@ def late_phase_rate(iterations: Any, errors: Any, *, floor: float = 1e-11, fract
     >>> round(late_phase_rate(t, err), 6)
     0.02
     """
-    t = np.asarray(iterations, dtype=float)
-    e = np.asarray(errors, dtype=float)
+    t = check_numbers(iterations, "iterations")
+    e = check_numbers(errors, "errors")
     ok = np.isfinite(e) & (e > floor)
     if ok.sum() < 3:
         return math.nan
@@ -105,8 +111,8 @@ def loglog_slope(iterations: Any, errors: Any, *, start: float, stop: float | No
     >>> round(loglog_slope(t, 3.0 / t, start=10), 6)
     -1.0
     """
-    t = np.asarray(iterations, dtype=float)
-    e = np.asarray(errors, dtype=float)
+    t = check_numbers(iterations, "iterations")
+    e = check_numbers(errors, "errors")
     stop = np.inf if stop is None else stop
     sel = (t >= start) & (t <= stop) & (t > 0) & np.isfinite(e) & (e > 0)
     if sel.sum() < 3:
@@ -122,8 +128,8 @@ def iterations_to(iterations: Any, errors: Any, threshold: float) -> float:
     >>> iterations_to([0, 10, 20], [1.0, 1e-3, 1e-7], 1e-6)
     20.0
     """
-    t = np.asarray(iterations, dtype=float)
-    e = np.asarray(errors, dtype=float)
+    t = check_numbers(iterations, "iterations")
+    e = check_numbers(errors, "errors")
     hit = np.nonzero(e <= threshold)[0]
     return float(t[hit[0]]) if hit.size else math.nan
 
@@ -142,9 +148,9 @@ def crossover(x: Any, a: Any, b: Any) -> float:
     >>> crossover([0, 1, 2], [5, 1, 5], [3, 3, 3])
     inf
     """
-    x = np.asarray(x, dtype=float)
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
+    x = check_numbers(x, "x")
+    a = check_numbers(a, "a")
+    b = check_numbers(b, "b")
     if not (x.shape == a.shape == b.shape) or x.ndim != 1:
         raise ValueError(f"x, a and b must be 1-D of equal length, got shapes {x.shape}, {a.shape}, {b.shape}")
     if x.size == 0:
@@ -169,8 +175,8 @@ def transition_point(x: Any, success: Any, *, level: float = 0.5, log_x: bool = 
     >>> round(transition_point([1, 2, 4, 8], [0.0, 0.2, 0.8, 1.0]), 4)
     2.8284
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(success, dtype=float)
+    x = check_numbers(x, "x")
+    y = check_numbers(success, "success")
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and success must be 1-D of equal length, got {x.shape} and {y.shape}")
     level = check_float(level, "level", low=0.0, high=1.0)
@@ -256,8 +262,8 @@ def first_reaching(
     >>> first_reaching(x, acc, 1.0).estimate
     inf
     """
-    grid = np.asarray(x, dtype=float)
-    values = np.asarray(samples, dtype=float)
+    grid = check_numbers(x, "x")
+    values = check_numbers(samples, "samples")
     if grid.ndim != 1 or values.ndim != 2 or values.shape[0] != grid.shape[0]:
         raise ValueError(f"samples must have shape (len(x), n_seeds), got x {grid.shape} and samples {values.shape}")
     if grid.size == 0 or values.shape[1] == 0:
@@ -326,7 +332,7 @@ def bootstrap_ci(
     >>> est, low < est < high
     (3.0, True)
     """
-    x = np.asarray(values, dtype=float).ravel()
+    x = check_numbers(values, "values").ravel()
     x = x[np.isfinite(x)]
     if statistic not in ("mean", "median"):
         raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
@@ -398,6 +404,7 @@ def seed_summary(
     >>> seed_summary(df, "k", "ok", spread="wilson").round(3).to_dict("list")["high"]
     [0.939, 0.561]
     """
+    frame = _check_frame(frame)
     by = [by] if isinstance(by, str) else list(by)
     for col in [*by, value]:
         if col not in frame.columns:
@@ -443,8 +450,8 @@ def paired_difference(
     >>> round(est, 6), low > 0
     (0.5, True)
     """
-    a = np.asarray(a, dtype=float).ravel()
-    b = np.asarray(b, dtype=float).ravel()
+    a = check_numbers(a, "a").ravel()
+    b = check_numbers(b, "b").ravel()
     if a.shape != b.shape:
         raise ValueError(f"a and b must be paired (equal length), got {a.size} and {b.size}")
     return bootstrap_ci(a - b, "mean", level=level, n_resamples=n_resamples, rng=rng)
@@ -473,8 +480,8 @@ def rank_correlation(
     >>> round(rho, 4), low < rho <= high
     (0.8286, True)
     """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
+    x = check_numbers(x, "x").ravel()
+    y = check_numbers(y, "y").ravel()
     if x.shape != y.shape:
         raise ValueError(f"x and y must be paired (equal length), got {x.size} and {y.size}")
     level = check_float(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)

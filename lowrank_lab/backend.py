@@ -72,7 +72,22 @@ def array_namespace(*arrays: Any) -> ModuleType:
     arrays = tuple(a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool)))
     if not arrays:
         raise TypeError("array_namespace needs at least one array argument")
-    return array_api_compat.array_namespace(*arrays)
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        kinds = ", ".join(sorted({type(a).__name__ for a in arrays}))
+        raise TypeError(f"arrays must be arrays of one library (NumPy, CuPy or Array API), got {kinds}") from exc
+
+
+def _require_array(x: Any, name: str) -> None:
+    """TypeError naming ``name`` unless ``x`` is an array of a supported library."""
+    if not array_api_compat.is_array_api_obj(x):
+        raise TypeError(f"{name} must be an array (NumPy, CuPy or Array API), got {type(x).__name__}")
+
+
+def _refuse_text(x: Any, name: str) -> None:
+    if x is None or isinstance(x, (str, bytes, dict)):
+        raise TypeError(f"{name} must be an array or array-like numbers, got {type(x).__name__}")
 
 
 def backend_name(xp: ModuleType) -> str:
@@ -165,6 +180,7 @@ def default_backend() -> str:
 
 def device(x: Any) -> Any:
     """Device of an array (``'cpu'`` for NumPy)."""
+    _require_array(x, "x")
     return array_api_compat.device(x)
 
 
@@ -182,6 +198,7 @@ def to_numpy(x: Any) -> np.ndarray:
     """
     if isinstance(x, np.ndarray):
         return x
+    _refuse_text(x, "x")
     if array_api_compat.is_cupy_array(x):
         return x.get()
     if hasattr(x, "__dlpack__") and not np.isscalar(x):
@@ -197,7 +214,9 @@ def asarray(x: Any, *, xp: ModuleType | None = None, like: Any = None, dtype: An
 
     Exactly one of ``xp`` and ``like`` gives the target; ``like`` also fixes the device.
     """
+    _refuse_text(x, "x")
     if like is not None:
+        _require_array(like, "like")
         xp = array_namespace(like)
         dev = device(like)
     elif xp is None:
@@ -283,6 +302,7 @@ def trial_streams(seed: Any, *names: str) -> tuple:
 
 def _target(xp: ModuleType | None, like: Any) -> tuple[ModuleType, Any]:
     if like is not None:
+        _require_array(like, "like")
         return array_namespace(like), like
     if xp is None:
         return get_namespace("numpy"), None

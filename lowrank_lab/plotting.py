@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import paths
 from .analysis import seed_summary
+from ._validation import check_numbers
 
 __all__ = [
     "HOUSE_STYLE",
@@ -178,8 +179,8 @@ def fit_line(x: Any, y: Any, *, log_x: bool = False, log_y: bool = True) -> tupl
     >>> round(slope, 6)
     -0.5
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = check_numbers(x, "x")
+    y = check_numbers(y, "y")
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
         raise ValueError(f"x and y must be 1-D of equal length >= 2, got shapes {x.shape} and {y.shape}")
     if (log_x and np.any(x <= 0)) or (log_y and np.any(y <= 0)):
@@ -192,8 +193,8 @@ def fit_line(x: Any, y: Any, *, log_x: bool = False, log_y: bool = True) -> tupl
 
 def annotate_slope(ax: Any, x: Any, y: Any, text: str, *, color: str | None = None, **kwargs: Any) -> None:
     """Write ``text`` (e.g. a fitted slope) near the midpoint of a curve."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = check_numbers(x, "x")
+    y = check_numbers(y, "y")
     if x.size == 0:
         return
     i = x.size // 2

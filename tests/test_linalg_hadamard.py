@@ -83,11 +83,15 @@ def test_numba_switch_off_takes_the_array_butterfly(monkeypatch, rng):
     ((0,), -1, "power of two, got 0"),
     ((4, 3), 1, "power of two, got 3"),
     ((4,), 1, "axis must be in"),
-    ((), -1, "at least one axis"),
 ])
 def test_fwht_refuses_bad_shapes(shape, axis, message):
     with pytest.raises(ValueError, match=message):
         linalg.fwht(np.ones(shape), axis=axis)
+
+
+def test_fwht_refuses_a_0d_array_as_a_type_error():
+    with pytest.raises(TypeError, match="at least one axis"):
+        linalg.fwht(np.ones(()))
 
 
 def test_fwht_refuses_complex_and_non_arrays():

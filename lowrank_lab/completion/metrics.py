@@ -178,5 +178,7 @@ def relative_error(result: Any, truth: Any) -> float:
     """
     F, G = _factors_of(result)
     xp = backend.array_namespace(F, G)
+    if truth is None:
+        raise TypeError("truth must be a LowRankMatrix or a pair of factors (F, G), got None")
     TF, TG = _truth_factors(truth, (F.shape[0], G.shape[0]), F)
     return float(_factored_distance(xp, F, G, TF, TG) / _product_norm(xp, TF, TG))

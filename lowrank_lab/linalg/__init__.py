@@ -23,6 +23,12 @@ segment_normal_equations, segment_least_squares, segment_cg, padded_layout, bloc
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
+krylov_svd, krylov_svd_operator, PartialSVDResult
+    Top-k SVD iterated until the residuals meet a tolerance (thick-restarted block
+    Lanczos bidiagonalization), reporting the residuals, products and iterations.
+partial_svd, partial_svd_operator
+    One entry point with ``method="randomized" | "krylov"`` (``"exact"`` for arrays),
+    for the solvers' ``svd_method`` option.
 orthonormalize, thin_qr
     Thin QR with a positive diagonal of R (a unique, backend-independent basis); thin QR
     without a convention (tall-skinny panels on one BLAS thread).
@@ -51,7 +57,9 @@ from ._altmin import (
     segment_normal_equations,
 )
 from ._hadamard import fwht
+from ._krylov import PartialSVDResult, krylov_svd, krylov_svd_operator
 from ._neighbors import Neighbors, knn_distances
+from ._partial import partial_svd, partial_svd_operator
 from ._segment import (
     column_order,
     csr_matmul,
@@ -81,6 +89,7 @@ __all__ = [
     "Neighbors",
     "altmin_kernel_plan",
     "PaddedLayout",
+    "PartialSVDResult",
     "batched_solve",
     "batched_spd_solve",
     "blocked_csr",
@@ -89,11 +98,15 @@ __all__ = [
     "fwht",
     "has_compiled_kernels",
     "knn_distances",
+    "krylov_svd",
+    "krylov_svd_operator",
     "lstsq",
     "orthonormalize",
     "randomized_svd",
     "randomized_svd_operator",
     "padded_layout",
+    "partial_svd",
+    "partial_svd_operator",
     "rowwise_dot",
     "sampled_dot",
     "sampled_squared_error",

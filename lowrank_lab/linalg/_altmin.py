@@ -12,10 +12,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from .._validation import check_int
-from ._segment import stable_argsort
+from .._validation import check_arrays, check_int
 from . import _jit
-from ._segment import csr_matmul, rowwise_dot, sampled_dot
+from ._segment import csr_matmul, rowwise_dot, sampled_dot, stable_argsort
 from ._solve import batched_spd_solve
 
 
@@ -54,7 +53,7 @@ def padded_layout(indptr: Any, *, max_waste: float = 0.25, min_block: int = 32) 
     >>> lay.n_segments, lay.n_entries, lay.padded_entries >= lay.n_entries
     (4, 8, True)
     """
-    host = _host_ints(indptr)
+    host = _host_ints(indptr, "indptr")
     counts = np.diff(host)
     n_seg = counts.shape[0]
     n_entries = int(host[-1]) if host.size else 0
@@ -131,8 +130,8 @@ def blocked_csr(
     """
     import scipy.sparse as sp  # noqa: PLC0415
 
-    ptr = _host_ints(indptr)
-    idx = _host_ints(indices)
+    ptr = _host_ints(indptr, "indptr")
+    idx = _host_ints(indices, "indices")
     block_cols = max(1, int(block_cols))
     n_seg = ptr.shape[0] - 1
     nnz = int(ptr[-1]) if n_seg >= 0 else 0
@@ -289,7 +288,9 @@ def altmin_kernel_plan(k: int, shape: tuple[int, int], xp: ModuleType, *, solve:
                       n_threads=check_int(n_threads, "n_threads", low=1) if block_rows is not None else 1)
 
 
-def _host_ints(x: Any) -> Any:
+def _host_ints(x: Any, name: str) -> Any:
+    if not isinstance(x, (list, tuple)):
+        check_arrays(**{name: x})
     return np.asarray(backend.to_numpy(x)).astype(np.int64)
 
 
@@ -370,7 +371,7 @@ def segment_normal_equations(
            [2., 4.]]), array([2., 2.]), array([[0., 0.],
            [0., 0.]]))
     """
-    xp = backend.array_namespace(indptr, indices, factor, values)
+    xp = check_arrays(indptr=indptr, indices=indices, factor=factor, values=values)
     k = factor.shape[1]
     method = _normal_equations_method(method, layout, k, xp)
     if method == "padded":
@@ -431,7 +432,7 @@ def segment_least_squares(
     array([[1., 2.],
            [0., 2.]])
     """
-    xp = backend.array_namespace(indptr, indices, factor, values)
+    xp = check_arrays(indptr=indptr, indices=indices, factor=factor, values=values)
     k = factor.shape[1]
     packed = _normal_equations_method(method, layout, k, xp) == "packed"
     if packed and blocks is not None and backend.is_numpy(xp) and factor.dtype == xp.float64:
@@ -481,7 +482,7 @@ def segment_cg(
     array([[1., 2.],
            [0., 2.]])
     """
-    xp = backend.array_namespace(indptr, indices, factor, values, x0)
+    xp = check_arrays(indptr=indptr, indices=indices, factor=factor, values=values, x0=x0)
     n_iter = check_int(n_iter, "n_iter", low=1)
     n_seg = indptr.shape[0] - 1
     if shift is None:

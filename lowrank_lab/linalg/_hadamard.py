@@ -63,7 +63,7 @@ def fwht(x: Any, axis: int = -1) -> Any:
         x = check_array(x, "x", min_size=0, finite=False)
     # no finiteness check: it would synchronize with the device on every call
     if x.ndim == 0:
-        raise ValueError("x must have at least one axis, got a 0-D array")
+        raise TypeError("x must be an array with at least one axis, got a 0-D array (a number)")
     if isinstance(axis, bool) or not isinstance(axis, int) or not -x.ndim <= axis < x.ndim:
         axis = check_int(axis, "axis", low=-x.ndim, high=x.ndim - 1)
     axis = axis % x.ndim

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from .._validation import check_arrays, check_int
 from . import _jit
-from .._validation import check_int, check_namespace
 
 
 def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool = False) -> Any:
@@ -40,7 +40,7 @@ def segment_sum(values: Any, segment_ids: Any, n_segments: int, *, sorted: bool 
     >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 0]), 3)
     array([4., 0., 2.])
     """
-    xp = check_namespace(values=values, segment_ids=segment_ids)
+    xp = check_arrays(values=values, segment_ids=segment_ids)
     n_segments = check_int(n_segments, "n_segments", low=0)
     if not isinstance(sorted, (bool, np.bool_)):
         raise TypeError(f"sorted must be a bool, got {sorted!r}")
@@ -137,7 +137,7 @@ def stable_argsort(x: Any, bound: int | None = None) -> Any:
     >>> stable_argsort(np.array([2, 0, 2, 1, 0]), bound=3)
     array([1, 4, 3, 0, 2])
     """
-    xp = backend.array_namespace(x)
+    xp = check_arrays(x=x)
     if backend.is_numpy(xp) and bound is not None and x.ndim == 1 and bound <= 2**32:
         x = np.asarray(x)
         if bound <= 2**16:
@@ -164,7 +164,7 @@ def column_order(rows: Any, cols: Any, values: Any, n_cols: int) -> tuple[Any, A
     >>> order, r, v, off
     (array([1, 2, 0]), array([0, 1, 0]), array([2., 3., 1.]), array([0, 2, 2, 3]))
     """
-    xp = backend.array_namespace(rows, cols, values)
+    xp = check_arrays(rows=rows, cols=cols, values=values)
     n = cols.shape[0]
     kernel = _jit.column_order_kernel() if backend.is_numpy(xp) else None
     if kernel is not None:
@@ -197,7 +197,7 @@ def csr_matmul(indptr: Any, indices: Any, data: Any, dense: Any) -> Any:
     array([[0., 2.],
            [1., 1.]])
     """
-    xp = backend.array_namespace(indptr, indices, data, dense)
+    xp = check_arrays(indptr=indptr, indices=indices, data=data, dense=dense)
     n_rows = indptr.shape[0] - 1
     if backend.is_numpy(xp):
         import scipy.sparse as sp  # noqa: PLC0415
@@ -239,7 +239,7 @@ def sampled_dot(U: Any, V: Any, rows: Any, cols: Any, *, chunk_size: int = 1 << 
     >>> sampled_dot(U, V, np.array([0, 1]), np.array([0, 0]))
     array([3., 2.])
     """
-    xp = backend.array_namespace(U, V, rows, cols)
+    xp = check_arrays(U=U, V=V, rows=rows, cols=cols)
     n = rows.shape[0]
     numpy_path = backend.is_numpy(xp)
     kernel = _jit.sampled_dot_kernel() if numpy_path and n else None
@@ -288,7 +288,7 @@ def sampled_squared_error(U: Any, V: Any, rows: Any, cols: Any, values: Any, *, 
     >>> float(sampled_squared_error(U, V, np.array([0, 1]), np.array([0, 0]), np.array([1.0, 1.0])))
     5.0
     """
-    xp = backend.array_namespace(U, V, rows, cols, values)
+    xp = check_arrays(U=U, V=V, rows=rows, cols=cols, values=values)
     n = rows.shape[0]
     if backend.is_numpy(xp):
         kernel = _jit.residual_norm2_kernel()
@@ -329,7 +329,7 @@ def rowwise_dot(A: Any, B: Any) -> Any:
     >>> rowwise_dot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 1.0], [0.0, 2.0]]))
     array([3., 8.])
     """
-    xp = backend.array_namespace(A, B)
+    xp = check_arrays(A=A, B=B)
     if backend.is_numpy(xp):
         import numpy as np  # noqa: PLC0415
 

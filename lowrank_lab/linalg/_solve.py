@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array
+from .._validation import check_array, check_arrays
 
 
 def batched_solve(A: Any, b: Any) -> Any:
@@ -27,7 +27,7 @@ def batched_solve(A: Any, b: Any) -> Any:
     array([[0.5 , 0.5 ],
            [0.25, 0.25]])
     """
-    xp = backend.array_namespace(A, b)
+    xp = check_arrays(A=A, b=b)
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"A must be a stack of square matrices (..., k, k), got shape {tuple(A.shape)}")
     vector = b.ndim == A.ndim - 1
@@ -54,7 +54,7 @@ def lstsq(A: Any, b: Any, *, rcond: float | None = None) -> Any:
     b = check_array(b, "b", ndim=(1, 2))
     if b.shape[0] != A.shape[0]:
         raise ValueError(f"b must have {A.shape[0]} rows (A.shape[0]), got shape {tuple(b.shape)}")
-    xp = backend.array_namespace(A, b)
+    xp = check_arrays(A=A, b=b)
     if backend.is_numpy(xp) or backend.is_cupy(xp):
         native = __import__("numpy") if backend.is_numpy(xp) else __import__("cupy")
         return native.linalg.lstsq(A, b, rcond=rcond)[0]
@@ -87,7 +87,7 @@ def batched_spd_solve(A: Any, b: Any) -> Any:
     array([[0.5, 0. ],
            [1. , 2. ]])
     """
-    xp = backend.array_namespace(A, b)
+    xp = check_arrays(A=A, b=b)
     k = A.shape[-1]
     if backend.is_numpy(xp) and A.ndim == 3 and b.ndim == 2 and k <= 16:
         x = _spd_solve_numpy(A, b)

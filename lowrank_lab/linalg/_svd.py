@@ -6,7 +6,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from .. import backend
-from .._validation import check_array, check_int
+from .._validation import check_array, check_arrays, check_int
 from ._blas import NARROW_COLUMNS, one_blas_thread
 
 
@@ -91,7 +91,7 @@ def svd_flip(U: Any, Vt: Any) -> tuple[Any, Any]:
     positive, and the matching right vector with it (scikit-learn's
     ``u_based_decision=True``).  This makes SVDs comparable across backends and runs.
     """
-    xp = backend.array_namespace(U, Vt)
+    xp = check_arrays(U=U, Vt=Vt)
     idx = xp.argmax(xp.abs(U), axis=0)
     pivots = xp.take_along_axis(U, idx[None, :], axis=0)[0, :]
     signs = xp.where(pivots < 0, -xp.ones_like(pivots), xp.ones_like(pivots))
@@ -254,7 +254,11 @@ def randomized_svd_operator(
     rank = check_int(rank, "rank", low=1, high=min(m, n), high_label="min(m, n)")
     n_oversamples = check_int(n_oversamples, "n_oversamples", low=0)
     n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
-    xp = backend.array_namespace(like)
+    xp = check_arrays(like=like)
+    if start is not None:
+        start = check_array(start, "start", ndim=2, finite=False)  # no device sync: called in loops
+        if start.shape[0] != m:
+            raise ValueError(f"start must have {m} rows (a left basis), got shape {tuple(start.shape)}")
     width = min(rank + n_oversamples, m, n)
     if start is None:
         Y = matmat(backend.random_normal((n, width), rng=rng, like=like))

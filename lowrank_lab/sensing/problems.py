@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array, check_float, check_int, check_memory
+from .._validation import check_array, check_arrays, check_float, check_int, check_memory
 from ..matrices import LowRankMatrix
 
 __all__ = [
@@ -88,6 +88,9 @@ class GaussianOperator:
     matrix: Any
     shape: tuple[int, int]
     symmetric: bool = False
+
+    def __post_init__(self) -> None:
+        check_arrays(matrix=self.matrix)  # a type check only: the generators validated the values
 
     @property
     def n_measurements(self) -> int:
@@ -206,6 +209,12 @@ class SensingProblem:
     noise_std: float = 0.0
     outlier_fraction: float = 0.0
     outlier_scale: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (hasattr(self.operator, "apply") and hasattr(self.operator, "adjoint")):
+            raise TypeError(f"operator must have apply and adjoint methods, got {type(self.operator).__name__}")
+        optional = {"corruption": self.corruption, "outlier_mask": self.outlier_mask}
+        check_arrays(measurements=self.measurements, **{k: v for k, v in optional.items() if v is not None})
 
     @property
     def shape(self) -> tuple[int, int]:
