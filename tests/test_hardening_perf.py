@@ -110,8 +110,9 @@ def test_column_order_agrees_with_a_stable_sort(xp, rng, monkeypatch):
     want = np.argsort(cols, kind="stable")
     for numba in ("1", "0"):
         monkeypatch.setenv("LOWRANK_NUMBA", numba)
-        order, r, v, off = linalg.column_order(*(to_xp(xp, a) for a in (rows, cols, vals)), 41)
+        order, r, c, v, off = linalg.column_order(*(to_xp(xp, a) for a in (rows, cols, vals)), 41)
         assert_close(order, want, xp=xp)
         assert_close(r, rows[want], xp=xp)
+        assert_close(c, cols[want], xp=xp)
         assert_close(v, vals[want], xp=xp)
         assert_close(off, np.searchsorted(cols[want], np.arange(42)), xp=xp)

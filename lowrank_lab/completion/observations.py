@@ -444,12 +444,8 @@ def _fill(obj: Observations, rows: Any, cols: Any, values: Any, shape: tuple[int
     obj._values = values
     obj._shape = (int(m), int(n))
     obj._row_offsets = _offsets(rows, m)
-    col_order, obj._col_rows, obj._col_values, obj._col_offsets = column_order(rows, cols, values, n)
+    col_order, obj._col_rows, obj._col_cols, obj._col_values, obj._col_offsets = column_order(rows, cols, values, n)
     obj._col_order = col_order if col_order.dtype == xp.int64 else xp.astype(col_order, xp.int64)
-    if backend.is_numpy(xp):  # the sorted columns from the offsets, without a gather
-        obj._col_cols = np.repeat(np.arange(n, dtype=cols.dtype), np.diff(obj._col_offsets))
-    else:
-        obj._col_cols = xp.take(cols, obj._col_order)
 
 
 # ---------------------------------------------------------------------- #
