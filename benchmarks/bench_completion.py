@@ -201,12 +201,13 @@ def sweeps_to(history, target):
     return int(history["iteration"].iloc[hit[0]]) if hit.size else None
 
 
-def init_time(xp, obs, solve, repeats=3):
-    """Set-up + spectral initialization seconds (best of ``repeats``, like the sweeps)."""
+def init_time(xp, obs, solve, repeats=3, init="spectral"):
+    """Set-up + initialization seconds (best of ``repeats``, like the sweeps)."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        completion.altmin(obs, RANK, solve=solve, max_iter=0, check_every=10**9, history_stride=10**9, rng=0)
+        completion.altmin(obs, RANK, solve=solve, max_iter=0, check_every=10**9, history_stride=10**9, rng=0,
+                          init=init)
         sync(xp)
         times.append(time.perf_counter() - t0)
     return min(times)
@@ -348,8 +349,8 @@ def main(argv=None):
     # ---- 3. scaling ----------------------------------------------------------
     sizes = [10**5, 10**6] if args.quick else [10**5, 10**6, 10**7]
     print("\n[3] scaling (rank 10, 2.5% density, truth kept as factors; best sweep):")
-    print(f"    {'|Omega|':>10}{'n':>7}{'sample s':>10}{'altmin setup s':>16}{'(sweeps)':>10}{'exact s/sweep':>15}"
-          f"{'GFLOP/s':>9}{'cg-2 s/sweep':>14}{'GFLOP/s':>9}{'peak RSS GB':>13}")
+    print(f"    {'|Omega|':>10}{'n':>7}{'sample s':>10}{'plans s':>9}{'set-up sweeps':>15}{'spectral init s':>17}"
+          f"{'exact s/sweep':>15}{'GFLOP/s':>9}{'cg-2 s/sweep':>14}{'GFLOP/s':>9}{'peak RSS GB':>13}")
     scaling = []
     for size in sizes:
         side = int(round(math.sqrt(size / 0.025)))
@@ -359,18 +360,20 @@ def main(argv=None):
         big = sample_entries((F, G), n_observed=size, rng=12)
         setup = time.perf_counter() - t0
         sweeps = 2 if size >= 10**7 else 3
-        solver_setup = init_time(xp, big, "exact", repeats=1)  # kernel plans + spectral initialization
+        plans = init_time(xp, big, "exact", repeats=1, init="random")  # kernel plans (+ one random start)
+        init = max(init_time(xp, big, "exact", repeats=1) - plans, 0.0)  # the spectral initialization
         _, e_med, e_par = per_sweep(xp, big, "exact", sweeps)  # best sweep
         _, c_med, c_par = per_sweep(xp, big, "cg", sweeps, cg_iters=2)
-        row = {"nnz": size, "n": side, "setup_s": setup, "solver_setup_s": solver_setup, "exact_s": e_med,
-               "setup_sweeps": (setup + solver_setup) / e_med,
+        row = {"nnz": size, "n": side, "setup_s": setup, "plans_s": plans, "spectral_init_s": init, "exact_s": e_med,
+               "setup_sweeps": (setup + plans) / e_med,
                "exact_gflops": e_par["ops_per_sweep"] / e_med / 1e9, "cg2_s": c_med,
                "cg2_gflops": c_par["ops_per_sweep"] / c_med / 1e9, "peak_rss_gb": peak_rss_gb()}
         scaling.append(row)
-        print(f"    {size:>10}{side:>7}{setup:>10.2f}{solver_setup:>16.2f}{row['setup_sweeps']:>10.1f}{e_med:>15.4f}"
+        print(f"    {size:>10}{side:>7}{setup:>10.2f}{plans:>9.2f}{row['setup_sweeps']:>15.1f}{init:>17.2f}{e_med:>15.4f}"
               f"{row['exact_gflops']:>9.2f}{c_med:>14.4f}{row['cg2_gflops']:>9.2f}{row['peak_rss_gb']:>13.2f}")
         del big, F, G
-    print("    (sweeps: sampling plus AltMin set-up in units of the best exact sweep)")
+    print("    (set-up = sampling (sample_entries: positions, values, sorted Observations) + AltMin's kernel plans,\n"
+          "     in units of the best exact sweep; the spectral initialization's 11 sparse products are listed apart)")
     out["scaling"] = scaling
 
     # ---- 4. MovieLens ------------------------------------------------------
@@ -430,8 +433,9 @@ def main(argv=None):
     checks.append(("MovieLens rank-10 fit well under a second (issue 9)", t_fit10 < 1.0, f"{t_fit10:.3f} s"))
     big_row = scaling[-1]
     checks.append((f"set-up within a few sweeps at |Omega| = {big_row['nnz']:.0e} (issue 9)",
-                   big_row["setup_sweeps"] <= 10, f"{big_row['setup_sweeps']:.1f} sweeps "
-                   f"({big_row['setup_s']:.2f} s sampling + {big_row['solver_setup_s']:.2f} s AltMin set-up)"))
+                   big_row["setup_sweeps"] <= 5, f"{big_row['setup_sweeps']:.1f} sweeps "
+                   f"({big_row['setup_s']:.2f} s sampling + {big_row['plans_s']:.2f} s kernel plans; spectral "
+                   f"initialization {big_row['spectral_init_s']:.2f} s)"))
     for text, ok, detail in checks:
         print(f"    [{'PASS' if ok else 'MISS'}] {text}: {detail}")
     out["targets"] = [{"target": t, "met": bool(ok), "value": d} for t, ok, d in checks]

@@ -168,7 +168,7 @@ def test_compiled_kernels_build_without_a_cache_location(monkeypatch):
         return decorate
 
     monkeypatch.setattr(numba, "njit", njit_without_cache)
-    ls, cg, residual, dot, transpose = _jit._build()
+    ls, cg, residual, dot, transpose = _jit._build()  # noqa: F841
     indptr, indices = np.array([0, 2, 4]), np.array([0, 1, 1, 2])
     F, v = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 4.0, 4.0, 2.0])
     x = np.empty((2, 2))

@@ -110,8 +110,32 @@ def test_column_order_agrees_with_a_stable_sort(xp, rng, monkeypatch):
     want = np.argsort(cols, kind="stable")
     for numba in ("1", "0"):
         monkeypatch.setenv("LOWRANK_NUMBA", numba)
-        order, r, v, off = linalg.column_order(*(to_xp(xp, a) for a in (rows, cols, vals)), 41)
+        order, r, c, v, off = linalg.column_order(*(to_xp(xp, a) for a in (rows, cols, vals)), 41)
         assert_close(order, want, xp=xp)
         assert_close(r, rows[want], xp=xp)
+        assert_close(c, cols[want], xp=xp)
         assert_close(v, vals[want], xp=xp)
         assert_close(off, np.searchsorted(cols[want], np.arange(42)), xp=xp)
+
+
+def test_thin_qr_agrees_with_the_standard_qr_and_runs_narrow_panels_on_one_blas_thread(xp, rng, monkeypatch):
+    A = rng.standard_normal((300, 12))
+    Q, R = linalg.thin_qr(to_xp(xp, A))
+    assert tuple(Q.shape) == (300, 12) and tuple(R.shape) == (12, 12)
+    assert_close(Q @ R, A, rtol=1e-12, atol=1e-12, xp=xp)
+    assert_close(xp.matrix_transpose(Q) @ Q, np.eye(12), atol=1e-13, xp=xp)
+    if xp.__name__.endswith("numpy"):
+        import scipy.linalg
+        from threadpoolctl import threadpool_info
+
+        seen = []
+        real = scipy.linalg.qr
+
+        def spy(*args, **kwargs):
+            seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(scipy.linalg, "qr", spy)
+        linalg.thin_qr(A)  # the spectral initializations' tall-skinny panels: BLAS threads only spin there
+        assert seen == [1]
+        assert Q.flags["C_CONTIGUOUS"]  # keeps the next A @ Q on the fast path

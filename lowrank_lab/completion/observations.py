@@ -444,10 +444,8 @@ def _fill(obj: Observations, rows: Any, cols: Any, values: Any, shape: tuple[int
     obj._values = values
     obj._shape = (int(m), int(n))
     obj._row_offsets = _offsets(rows, m)
-    col_order, obj._col_rows, obj._col_values, obj._col_offsets = column_order(rows, cols, values, n)
+    col_order, obj._col_rows, obj._col_cols, obj._col_values, obj._col_offsets = column_order(rows, cols, values, n)
     obj._col_order = col_order if col_order.dtype == xp.int64 else xp.astype(col_order, xp.int64)
-    counts = obj._col_offsets[1:] - obj._col_offsets[:-1]  # the sorted columns, without a gather
-    obj._col_cols = xp.repeat(xp.arange(n, dtype=cols.dtype, device=backend.device(cols)), counts)
 
 
 # ---------------------------------------------------------------------- #

@@ -88,10 +88,43 @@ def padded_layout(indptr: Any, *, max_waste: float = 0.25, min_block: int = 32) 
                         order.astype(np.int64))
 
 
+class _Range:
+    """One thread's segment range of a :class:`BlockedCSR`: ``(start, stop, parts)``, parts built on first use.
+
+    The compiled kernels need only ``start`` and ``stop``; the column-blocked sparse
+    matrices (``parts``) serve the SciPy path, so they are made only if it runs (at
+    10^7 entries they took 1-2 s of an AltMin run's set-up).
+    """
+
+    __slots__ = ("start", "stop", "_build", "_parts")
+
+    def __init__(self, start: int, stop: int, build: Any) -> None:
+        self.start, self.stop, self._build, self._parts = start, stop, build, None
+
+    @property
+    def parts(self) -> tuple:
+        if self._parts is None:
+            self._parts = self._build()
+            self._build = None
+        return self._parts
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.start, self.stop)[i] if i in (0, 1, -3, -2) else self.parts
+
+    def __len__(self) -> int:
+        return 3
+
+    def __iter__(self) -> Any:
+        yield self.start
+        yield self.stop
+        yield self.parts
+
+
 class BlockedCSR(NamedTuple):
     """A CSR pattern cut into segment ranges and column blocks (see :func:`blocked_csr`).
 
-    ``ranges[r] = (start, stop, parts)`` covers segments ``[start, stop)`` (one range
+    ``ranges[r] = (start, stop, parts)`` (a :class:`_Range`, whose ``parts`` are built on
+    first use) covers segments ``[start, stop)`` (one range
     per thread); ``parts[b] = (matrix, lo, hi)`` is a ``scipy.sparse.csr_array`` of
     ones with the range's entries whose column lies in ``[lo, hi)``, rows counted
     from ``start`` and columns from ``lo``.
@@ -138,34 +171,41 @@ def blocked_csr(
     n_ranges = max(1, min(int(n_threads), nnz // max(1, int(min_entries_per_thread))))
     cuts = np.unique(np.concatenate([[0], np.searchsorted(ptr, np.linspace(0, nnz, n_ranges + 1)[1:-1]), [n_seg]]))
     ranges = []
+
+    def build(start: int, stop: int) -> Any:
+        def parts_of_range() -> tuple:
+            r_ptr = ptr[start:stop + 1] - ptr[start]
+            r_idx = idx[ptr[start]:ptr[stop]]
+            n_rseg = stop - start
+            n_blocks = -(-n_cols // block_cols)
+            seg = np.repeat(np.arange(n_rseg), np.diff(r_ptr))
+            blk = r_idx // block_cols
+            order = stable_argsort(blk, n_blocks)  # by block, segments (and entries) keep their order
+            idx_s = r_idx[order]
+            seg_s = seg[order]
+            block_counts = np.bincount(blk, minlength=n_blocks)
+            bounds = np.concatenate([[0], np.cumsum(block_counts)])
+            blk_s = np.repeat(np.arange(n_blocks), block_counts)
+            # entries per (block, segment) -> every block's row pointers at once
+            counts = np.bincount(blk_s * n_rseg + seg_s, minlength=n_blocks * n_rseg).reshape(n_blocks, n_rseg)
+            itype = np.int32 if r_idx.size < 2**31 else np.int64
+            ptrs = np.zeros((n_blocks, n_rseg + 1), dtype=itype)
+            np.cumsum(counts, axis=1, out=ptrs[:, 1:])
+            ones = np.ones(idx_s.shape[0])
+            parts = []
+            for b in range(n_blocks):
+                a, c = int(bounds[b]), int(bounds[b + 1])
+                lo, hi = b * block_cols, min(n_cols, (b + 1) * block_cols)
+                mat = sp.csr_array((ones[a:c], (idx_s[a:c] - lo).astype(itype), ptrs[b]), shape=(n_rseg, hi - lo))
+                parts.append((mat, lo, hi))
+            return tuple(parts)
+
+        return parts_of_range
+
     for start, stop in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-        r_ptr = ptr[start:stop + 1] - ptr[start]
-        r_idx = idx[ptr[start]:ptr[stop]]
-        n_rseg = stop - start
-        n_blocks = -(-n_cols // block_cols)
-        seg = np.repeat(np.arange(n_rseg), np.diff(r_ptr))
-        blk = r_idx // block_cols
-        order = stable_argsort(blk, n_blocks)  # by block, segments (and entries) keep their order
-        idx_s = r_idx[order]
-        seg_s = seg[order]
-        block_counts = np.bincount(blk, minlength=n_blocks)
-        bounds = np.concatenate([[0], np.cumsum(block_counts)])
-        blk_s = np.repeat(np.arange(n_blocks), block_counts)
-        # entries per (block, segment) -> every block's row pointers at once
-        counts = np.bincount(blk_s * n_rseg + seg_s, minlength=n_blocks * n_rseg).reshape(n_blocks, n_rseg)
-        itype = np.int32 if r_idx.size < 2**31 else np.int64
-        ptrs = np.zeros((n_blocks, n_rseg + 1), dtype=itype)
-        np.cumsum(counts, axis=1, out=ptrs[:, 1:])
-        ones = np.ones(idx_s.shape[0])
-        parts = []
-        for b in range(n_blocks):
-            a, c = int(bounds[b]), int(bounds[b + 1])
-            lo, hi = b * block_cols, min(n_cols, (b + 1) * block_cols)
-            mat = sp.csr_array((ones[a:c], (idx_s[a:c] - lo).astype(itype), ptrs[b]), shape=(n_rseg, hi - lo))
-            parts.append((mat, lo, hi))
-        ranges.append((start, stop, tuple(parts)))
+        ranges.append(_Range(start, stop, build(start, stop)))
     if not ranges:
-        ranges.append((0, 0, ()))
+        ranges.append(_Range(0, 0, tuple))
     return BlockedCSR(tuple(ranges), n_seg, executor)
 
 
@@ -569,7 +609,7 @@ def _least_squares_blocked(plan: BlockedCSR, indptr, indices, factor, values, sh
         failed = []
 
         def work(r: int) -> None:
-            start, stop, _ = plan.ranges[r]
+            start, stop = plan.ranges[r][0], plan.ranges[r][1]
             if not kernel(*args, start, stop, x):
                 failed.append(r)
 

@@ -322,14 +322,16 @@ def _build() -> Any:
             out[t] = d
 
     @jit
-    def column_order(rows, cols, values, order, col_rows, col_values, offsets):  # pragma: no cover - compiled
+    def column_order(rows, cols, values, order, col_rows, col_cols, col_values, offsets):  # pragma: no cover
         """Stable counting sort of the entries by column: ``offsets`` (zeros on entry, n + 1) get
-        the column offsets, ``order`` the permutation, ``col_rows`` / ``col_values`` the gathered entries."""
+        the column offsets, ``order`` the permutation, ``col_*`` the entries in column order."""
         n_cols = offsets.shape[0] - 1
         for t in range(cols.shape[0]):
             offsets[cols[t] + 1] += 1
         for j in range(n_cols):
             offsets[j + 1] += offsets[j]
+            for p in range(offsets[j], offsets[j + 1]):
+                col_cols[p] = j
         fill = offsets[:-1].copy()
         for t in range(cols.shape[0]):
             j = cols[t]
