@@ -594,3 +594,29 @@ def test_scaled_gd_lambda_recovers_with_rank_above_the_truth(seed):
     assert plain.stop_reason == "diverged" or completion.mae(plain, test) > 20 * completion.mae(damped, test)
     exact = completion.scaled_gd(obs, 3, init="small_random", rng=0, max_iter=1500)  # k = r: still exact
     assert exact.stop_reason == "converged" and completion.mae(exact, test) < 1e-8
+
+
+@pytest.mark.parametrize("name", ["altmin", "svt", "svp", "scaled_gd"])
+def test_completion_solvers_can_choose_the_krylov_partial_svd(name):
+    """issue 15: the solvers' partial SVDs can iterate to a tolerance (svd_method="krylov")."""
+    truth = low_rank_matrix(60, 50, 2, rng=0)
+    obs = sample_entries(truth, p=0.5, rng=1)
+    res = completion.SOLVERS[name](obs, 2, truth=truth, rng=0, svd_method="krylov", svd_options={"tol": 1e-12})
+    assert res.params["svd_method"] == "krylov" and res.params["svd_options"] == {"tol": 1e-12}
+    assert res.final("relative_error") < (1e-2 if name == "svt" else 1e-6)
+    with pytest.raises(TypeError, match=r"svd_options has unknown key\(s\) \['n_power_iter'\]"):
+        completion.SOLVERS[name](obs, 2, svd_method="krylov", svd_options={"n_power_iter": 2})
+    with pytest.raises(ValueError, match="svd_method must be one of"):
+        completion.SOLVERS[name](obs, 2, svd_method="lanczos")
+
+
+def test_krylov_spectral_initialization_is_the_exact_top_subspace():
+    truth = low_rank_matrix(80, 60, 3, rng=0)
+    obs = sample_entries(truth, p=0.3, rng=1)
+    dense = np.zeros(obs.shape)
+    dense[np.asarray(obs.rows), np.asarray(obs.cols)] = np.asarray(obs.values) / obs.density
+    exact = np.linalg.svd(dense, compute_uv=False)[:3]
+    from lowrank_lab.completion._common import SVDChoice, _spectral
+
+    _, S, _ = _spectral(obs, 3, 0, svd=SVDChoice("krylov", {"tol": 1e-12}))
+    np.testing.assert_allclose(np.asarray(S), exact, rtol=1e-10)

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import backend, linalg
-from .._validation import check_array, check_int, check_memory
+from .._validation import check_array, check_choice, check_int, check_memory
 from ..iteration import Iterate, iterate
 from ..results import HistoryRecorder
 from .metrics import (
@@ -197,16 +197,51 @@ def _operator_svd(
     n_oversamples: int = 10,
     n_power_iter: int = 4,
     start: Any = None,
+    svd: Any = None,
 ) -> tuple[Any, Any, Any]:
-    """``(U, S, V)`` with ``A ~ U diag(S) V^T`` from :func:`lowrank_lab.linalg.randomized_svd_operator`."""
-    U, S, Vt = linalg.randomized_svd_operator(
-        matmat, rmatmat, shape, rank, like=like, rng=rng,
-        n_oversamples=n_oversamples, n_power_iter=n_power_iter, start=start,
-    )
+    """``(U, S, V)`` with ``A ~ U diag(S) V^T``: the solver's partial SVD of an implicit operator.
+
+    ``svd`` is the solver's :class:`SVDChoice`: ``"randomized"`` (the default) uses the
+    call's ``n_oversamples`` / ``n_power_iter`` (a fixed number of products);
+    ``"krylov"`` iterates to the choice's tolerance
+    (:func:`lowrank_lab.linalg.partial_svd_operator`).
+    """
+    svd = svd if svd is not None else SVDChoice()
+    if svd.method == "randomized":
+        options = {"n_oversamples": n_oversamples, "n_power_iter": n_power_iter, **svd.options}
+    else:
+        options = dict(svd.options)
+    U, S, Vt = linalg.partial_svd_operator(matmat, rmatmat, shape, rank, like=like, method=svd.method, rng=rng,
+                                           start=start, **options)
     return U, S, xp.matrix_transpose(Vt)
 
 
-def _spectral(obs: Observations, rank: int, rng: Any, n_power_iter: int = 4) -> tuple[Any, Any, Any]:
+class SVDChoice:
+    """A completion solver's ``svd_method`` / ``svd_options``, validated once.
+
+    ``"randomized"`` keeps each solver's documented number of power iterations;
+    ``"krylov"`` (block Lanczos, :func:`lowrank_lab.linalg.krylov_svd_operator`)
+    iterates until every wanted triplet's residual is at most ``tol * sigma_1``
+    (default ``1e-10``): accurate where the spectrum is flat or slowly decaying.
+    """
+
+    def __init__(self, method: str = "randomized", options: Any = None) -> None:
+        self.method = check_choice(method, "svd_method", ("randomized", "krylov"))
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"svd_options must be a dict of keyword options or None, got {type(options).__name__}")
+        self.options = dict(options or {})
+        allowed = ("n_oversamples", "n_power_iter") if self.method == "randomized" else (
+            "tol", "block_size", "max_basis", "max_iter", "verify")
+        unknown = sorted(k for k in self.options if k not in allowed)
+        if unknown:
+            raise TypeError(f"svd_options has unknown key(s) {unknown} for svd_method={self.method!r}; "
+                            f"it accepts {list(allowed)}")
+
+    def params(self) -> dict:
+        return {"svd_method": self.method, **({"svd_options": self.options} if self.options else {})}
+
+
+def _spectral(obs: Observations, rank: int, rng: Any, n_power_iter: int = 4, svd: Any = None) -> tuple[Any, Any, Any]:
     """Top-``rank`` SVD of ``P_Omega(M) / p_hat`` (``p_hat = |Omega| / (m n)``)."""
     xp = obs.xp
     scale = 1.0 / obs.density
@@ -214,7 +249,7 @@ def _spectral(obs: Observations, rank: int, rng: Any, n_power_iter: int = 4) -> 
     cvals = obs.col_values * scale
     return _operator_svd(
         xp, lambda X: _matmat(obs, vals, X), lambda Y: _rmatmat(obs, cvals, Y), obs.shape, rank,
-        like=obs.values, rng=rng, n_power_iter=n_power_iter,
+        like=obs.values, rng=rng, n_power_iter=n_power_iter, svd=svd,
     )
 
 

@@ -12,6 +12,7 @@ from ..iteration import Iterate, quiet_overflow
 from ..linalg._altmin import available_cpus, serial_blas
 from ..results import SolverResult, seed_of
 from ._common import (
+    SVDChoice,
     _check_rank,
     _drive,
     _init_pair,
@@ -59,6 +60,8 @@ def altmin(
     n_threads: int | None = None,
     callback: Any = None,
     rng: Any = None,
+    svd_method: str = "randomized",
+    svd_options: dict | None = None,
     history_stride: int = 1,
     progress: bool = False,
 ) -> SolverResult:
@@ -141,6 +144,13 @@ def altmin(
         ``callback(sweep, {"factors": (U, V), "loss": ...}) -> bool``; True stops.
     rng : int, Generator or None
         Random initialization, randomized SVD, perturbations, partitions.
+    svd_method : {"randomized", "krylov"}, default "randomized"
+        Partial SVD of the spectral initialization: a randomized range finder with a
+        fixed number of power iterations, or block Lanczos iterated to a tolerance
+        (:func:`lowrank_lab.linalg.partial_svd_operator`).
+    svd_options : dict, optional
+        Options of that method (``n_power_iter``, ``n_oversamples`` / ``tol``,
+        ``block_size``, ``max_basis``, ``max_iter``, ``verify``).
     history_stride : int, default 1
     progress : bool, default False
 
@@ -191,6 +201,7 @@ def altmin(
     kernel = check_choice(kernel, "kernel", ("auto", "packed", "padded"))
     n_threads = available_cpus() if n_threads is None else check_int(n_threads, "n_threads", low=1)
     callback = check_callback(callback)
+    svd = SVDChoice(svd_method, svd_options)
     if isinstance(resample, (bool, np.bool_)):
         n_parts = 2 * max_iter + 1 if resample else 0
     else:
@@ -216,7 +227,7 @@ def altmin(
     with quiet_overflow():
         if isinstance(init, str):
             if init == "spectral":
-                U0, S0, V0s = _spectral(init_obs, k, gen_init)
+                U0, S0, V0s = _spectral(init_obs, k, gen_init, svd=svd)
                 U0 = _trim_rows(xp, U0, trim)
             else:
                 U0 = _random_orthonormal((m, k), gen_init, obs.values)
@@ -278,7 +289,7 @@ def altmin(
         "init": init if isinstance(init, str) else "given", "trim": trim, "orthonormalize": bool(orthonormalize),
         "perturbation": perturbation, "resample": n_parts, "max_iter": max_iter, "tol": tol,
         "nnz": obs.nnz, "shape": obs.shape, "ops_per_sweep": ops, "ops_breakdown": breakdown,
-        "kernel": kernel, "n_threads": n_threads if threaded else 1,
+        "kernel": kernel, "n_threads": n_threads if threaded else 1, **svd.params(),
     }
 
     # ---- the loop (one sweep per step) ---------------------------------------

@@ -51,7 +51,14 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_array, check_choice, check_float, check_indices, check_int, check_memory
+from .._validation import (
+    check_array,
+    check_choice,
+    check_float,
+    check_indices,
+    check_int,
+    check_memory,
+)
 from ..linalg import column_order, sampled_dot, segment_sum, stable_argsort
 from ..matrices import LowRankMatrix
 

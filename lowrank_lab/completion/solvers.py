@@ -44,6 +44,7 @@ from .._validation import check_callback, check_choice, check_float, check_int
 from ..iteration import Iterate, iterate, quiet_overflow
 from ..results import SolverResult, seed_of
 from ._common import (
+    SVDChoice,
     _check_rank,
     _drive,
     _init_pair,
@@ -261,6 +262,8 @@ def svt(
     test: Observations | None = None,
     callback: Any = None,
     rng: Any = None,
+    svd_method: str = "randomized",
+    svd_options: dict | None = None,
     history_stride: int = 1,
     progress: bool = False,
 ) -> SolverResult:
@@ -292,7 +295,7 @@ def svt(
     max_iter : int, default 500
     tol : float, default 1e-4
         Stop when ``||P_Omega(X_t - M)||_F / ||P_Omega(M)||_F <= tol``.
-    truth, test, callback, rng, history_stride, progress
+    truth, test, callback, rng, svd_method, svd_options, history_stride, progress
         As in :func:`altmin`.
 
     Returns
@@ -321,12 +324,13 @@ def svt(
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     callback = check_callback(callback)
+    svd = SVDChoice(svd_method, svd_options)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
     seed = seed_of(rng)
     gen = backend.as_generator(rng)
     like = obs.values
     _, s1, _ = _operator_svd(xp, lambda X: _matmat(obs, obs.values, X), lambda Y: _rmatmat(obs, obs.col_values, Y),
-                             obs.shape, 1, like=like, rng=gen, n_oversamples=5, n_power_iter=6)
+                             obs.shape, 1, like=like, rng=gen, n_oversamples=5, n_power_iter=6, svd=svd)
     norm2 = float(s1[0])
     tau = 5.0 * norm2 / p_hat if tau is None else check_float(tau, "tau", low=0.0, low_inclusive=False)
     if step_size is None:
@@ -346,7 +350,7 @@ def svt(
         while True:
             U, S, V = _operator_svd(
                 xp, lambda X: _matmat(obs, y, X), lambda Y: _rmatmat(obs, yc, Y), obs.shape, s_k,
-                like=like, rng=gen, n_oversamples=5, n_power_iter=3,
+                like=like, rng=gen, n_oversamples=5, n_power_iter=3, svd=svd,
                 start=None if U_prev is None else U_prev[:, : min(U_prev.shape[1], s_k + 5)],
             )
             if s_k >= rank or float(S[-1]) <= tau:
@@ -360,7 +364,7 @@ def svt(
                      max_iter=max_iter, callback=callback, progress=progress, desc="svt", use_change=False,
                      extra=lambda it: {"rank": it.state[4]})
     F, G, _, _, final_rank = outcome.state
-    params = {"tau": tau, "step_size": step_size, "rank": rank, "max_iter": max_iter, "tol": tol,
+    params = {"tau": tau, "step_size": step_size, "rank": rank, "max_iter": max_iter, "tol": tol, **svd.params(),
               "nnz": obs.nnz, "shape": obs.shape, "final_rank": final_rank}
     return monitor.recorder.result(factors=(F, G), n_iter=outcome.n_iter, stop_reason=outcome.stop_reason, seed=seed,
                                    solver="svt", params=params)
@@ -383,6 +387,8 @@ def svp(
     check_every: int = 1,
     callback: Any = None,
     rng: Any = None,
+    svd_method: str = "randomized",
+    svd_options: dict | None = None,
     history_stride: int = 1,
     progress: bool = False,
 ) -> SolverResult:
@@ -429,6 +435,7 @@ def svp(
     n_power_iter = check_int(n_power_iter, "n_power_iter", low=0)
     check_every = check_int(check_every, "check_every", low=1)
     callback = check_callback(callback)
+    svd = SVDChoice(svd_method, svd_options)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
     seed = seed_of(rng)
     gen = backend.as_generator(rng)
@@ -449,13 +456,14 @@ def svp(
         def rm(Y: Any) -> Any:
             return Gc @ (xp.matrix_transpose(Fc) @ Y) + _rmatmat(obs, sc, Y)
 
-        U, S, V = _operator_svd(xp, mm, rm, obs.shape, k, like=like, rng=gen, n_oversamples=5,
+        U, S, V = _operator_svd(xp, mm, rm, obs.shape, k, like=like, rng=gen, n_oversamples=5, svd=svd,
                                 n_power_iter=n_power_iter if U is not None else 4, start=U)
         return U * S[None, :], V, U
 
     outcome = _drive(monitor, (F, G, None), svp_step, lambda F, G, sq: 0.5 * sq, max_iter=max_iter,
                      check_every=check_every, callback=callback, progress=progress, desc="svp", check_from=1)
     params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "n_power_iter": n_power_iter,
+              **svd.params(),
               "nnz": obs.nnz, "shape": obs.shape}
     return monitor.recorder.result(factors=outcome.state[:2], n_iter=outcome.n_iter, stop_reason=outcome.stop_reason,
                                    seed=seed, solver="svp", params=params)
@@ -480,6 +488,8 @@ def scaled_gd(
     check_every: int = 1,
     callback: Any = None,
     rng: Any = None,
+    svd_method: str = "randomized",
+    svd_options: dict | None = None,
     history_stride: int = 1,
     progress: bool = False,
 ) -> SolverResult:
@@ -546,6 +556,7 @@ def scaled_gd(
     tol = check_float(tol, "tol", low=0.0)
     check_every = check_int(check_every, "check_every", low=1)
     callback = check_callback(callback)
+    svd = SVDChoice(svd_method, svd_options)
     monitor = _Monitor(obs, truth, test, tol, history_stride)
     seed = seed_of(rng)
     gen = backend.as_generator(rng)
@@ -554,12 +565,12 @@ def scaled_gd(
     if isinstance(init, str):
         init = check_choice(init, "init", ("spectral", "small_random", "random"))
         if init == "spectral":
-            U, S, V = _spectral(obs, k, gen)
+            U, S, V = _spectral(obs, k, gen, svd=svd)
             root = xp.sqrt(S)
             L, R = U * root[None, :], V * root[None, :]
         elif init == "small_random":
             alpha = check_float(init_scale, "init_scale", low=0.0, low_inclusive=False)
-            s1 = float(_spectral(obs, 1, gen)[1][0])
+            s1 = float(_spectral(obs, 1, gen, svd=svd)[1][0])
             L = backend.random_normal((m, k), rng=gen, like=like, scale=alpha * math.sqrt(s1 / m))
             R = backend.random_normal((n, k), rng=gen, like=like, scale=alpha * math.sqrt(s1 / n))
         else:
@@ -589,7 +600,7 @@ def scaled_gd(
                      check_every=check_every, callback=callback, progress=progress, desc="scaled_gd")
     (L, R), t, stop_reason = outcome.state, outcome.n_iter, outcome.stop_reason
     params = {"rank": k, "step_size": step_size, "max_iter": max_iter, "tol": tol, "nnz": obs.nnz, "shape": obs.shape,
-              "init": init if isinstance(init, str) else "given", "damping": damping,
+              "init": init if isinstance(init, str) else "given", "damping": damping, **svd.params(),
               "init_scale": init_scale if init == "small_random" else None,
               "ops_per_sweep": float(3 * 2 * obs.nnz * k + 2 * 2 * (m + n) * k * k + 2 * (m + n) * k * k)}
     return monitor.recorder.result(factors=(L, R), n_iter=t, stop_reason=stop_reason, seed=seed, solver="scaled_gd",
