@@ -57,12 +57,14 @@ __all__ = [
     "allora_trial",
     "compress_task",
     "corda_trial",
+    "cosine_adam",
     "f2_target",
     "f2_trial",
     "family_adapter",
     "fixed_basis_trial",
     "init_trial",
     "lora_pro_trial",
+    "ordered_problem",
     "ordered_trial",
     "regression_task",
     "relative_error",
@@ -248,7 +250,8 @@ def family_adapter(method: str, size: int, task: Task, X_est: Any = None, Y_est:
     return lora_sb(size, G, alpha=ALPHA, estimate="raw" if method == "lora_sb_raw" else "sign")
 
 
-def _adam(lr: float, steps: int) -> Any:
+def cosine_adam(lr: float, steps: int) -> Any:
+    """Adam with a linear warm-up over ``steps // 20`` steps, then cosine decay to 0 at ``steps``."""
     return adam(warmup_cosine_decay_schedule(lr, max(1, steps // 20), max(steps, max(1, steps // 20) + 1)))
 
 
@@ -272,7 +275,7 @@ def f2_trial(*, method: str, size: int, target: str, lr: float, seed: int, beta:
     delta = f2_target(n, target, streams.task, beta=beta)
     task, X_est, Y_est = regression_task(delta, streams.task, n_samples=n_samples)
     adapter = family_adapter(method, size, task, X_est, Y_est, seed=seed)
-    res = finetune(linear(n, n), task, adapter, _adam(lr, steps), steps=steps, record_every=steps,
+    res = finetune(linear(n, n), task, adapter, cosine_adam(lr, steps), steps=steps, record_every=steps,
                    diagnostics="none", rng=streams.method, check_every=50)
     D = np.asarray(res.weights["W"] - task.W0["W"])
     sv = np.linalg.svd(D, compute_uv=False)
@@ -321,7 +324,7 @@ def fixed_basis_trial(*, method: str, theta: float, lr: float, seed: int, rank: 
     task, X_est, Y_est = regression_task(delta, streams.task, n_samples=n_samples, W0=W0)
     size = svfit_rank(W0) if method == "svfit" else rank
     adapter = family_adapter(method, size, task, X_est, Y_est, seed=seed)
-    res = finetune(linear(n, n), task, adapter, _adam(lr, steps), steps=steps, record_every=steps,
+    res = finetune(linear(n, n), task, adapter, cosine_adam(lr, steps), steps=steps, record_every=steps,
                    diagnostics="none", rng=streams.method, check_every=50)
     return {"rel_error": relative_error(task, res.weights), "num_params": _num_trainable(adapter, W0),
             "stop_reason": res.stop_reason, "size": size}
@@ -375,7 +378,7 @@ def init_trial(*, method: str, align_with: str, alignment: float, lr: float, see
             A = np.asarray(st.frozen["W/A"] if "W/A" in st.frozen else st.params["W/A"])
             rows.append({"iteration": t, "loss_ratio": float(it.loss) / init_loss, "alignment_A": _row_alignment(A, V_star)})
 
-    res = finetune(model, task, adapter, _adam(lr, steps), steps=steps, record_every=steps, diagnostics="none",
+    res = finetune(model, task, adapter, cosine_adam(lr, steps), steps=steps, record_every=steps, diagnostics="none",
                    rng=streams.method, callback=record, check_every=steps)
     out = pd.DataFrame(rows)
     out["final_loss_ratio"] = float(res.final("train_loss")) / init_loss
@@ -408,7 +411,7 @@ def corda_trial(*, method: str, lr: float, seed: int, rank: int = 4, n: int = 64
     adapter = family_adapter(method, rank, task, X_est, Y_est, seed=seed)
     model = linear(n, n)
     init_loss = float(model.loss(task.W0, task.X_train, task.Y_train))
-    res = finetune(model, task, adapter, _adam(lr, steps), steps=steps, record_every=record_every,
+    res = finetune(model, task, adapter, cosine_adam(lr, steps), steps=steps, record_every=record_every,
                    diagnostics="none", rng=streams.method, check_every=steps)
     h = res.history
     return pd.DataFrame({"iteration": h["iteration"], "loss_ratio": h["train_loss"] / init_loss,
@@ -549,7 +552,8 @@ def allora_trial(*, method: str, p: float, lr: float, steps: int, seed: int, c: 
 # =========================================================================== #
 # ordered dropout: Maestro and DyLoRA against the SVD and PCA
 # =========================================================================== #
-def _ordered_problem(seed: int, kind: str, inputs: str, n: int, n_samples: int) -> tuple[Task, np.ndarray, np.ndarray]:
+def ordered_problem(seed: int, kind: str, inputs: str, n: int, n_samples: int) -> tuple[Task, np.ndarray, np.ndarray]:
+    """The task of :func:`ordered_trial` (compressed), the true singular / principal directions and values."""
     gen = backend.trial_streams(seed, "task", "method").task
     sigma = 2.0 * 0.85 ** np.arange(n)  # distinct singular values (or variances)
     U = _haar(n, n, gen)
@@ -584,15 +588,16 @@ def ordered_trial(*, method: str, seed: int, kind: str = "svd", inputs: str = "g
     truncation ``b = 1..rank`` (``"lora"``: one row at ``b = rank``): the truncation error
     (``||M - dW_b||_F^2 / ||M||_F^2`` for ``"svd"``; the relative reconstruction error
     ``E||x - dW_b x||^2 / E||x||^2`` for ``"pca"``), its Eckart-Young / PCA floor, and the
-    ``|cos|`` between the ``b``-th normalized left factor column and ``u_b``.
+    ``|cos|`` between the ``b``-th normalized left factor column and ``u_b`` (columns ``trunc_error``,
+    ``floor``, ``cos_b``).
     """
     method = check_choice(method, "method", ("maestro", "dylora", "plain", "lora"))
     kind = check_choice(kind, "kind", ("svd", "pca"))
     inputs = check_choice(inputs, "inputs", ("gaussian", "sphere"))
-    task, U, sigma = _ordered_problem(seed, kind, inputs, n, n_samples)
+    task, U, sigma = ordered_problem(seed, kind, inputs, n, n_samples)
     adapter = {"maestro": maestro(rank), "dylora": dylora(rank, ALPHA), "plain": maestro(rank, sample=False),
                "lora": lora(rank, ALPHA)}[method]
-    res = finetune(linear(n, n), task, adapter, _adam(lr, steps), steps=steps, record_every=steps,
+    res = finetune(linear(n, n), task, adapter, cosine_adam(lr, steps), steps=steps, record_every=steps,
                    diagnostics="none", rng=backend.trial_streams(seed, "task", "method").method, check_every=100)
     layer = AdapterState({k[2:]: v for k, v in res.state.params.items()}, {k[2:]: v for k, v in res.state.frozen.items()})
     target = np.asarray(task.delta_star["W"])
@@ -607,7 +612,7 @@ def ordered_trial(*, method: str, seed: int, kind: str = "svd", inputs: str = "g
         D = np.asarray(adapter.delta(st))
         E = target - D
         col = B[:, b - 1] / max(np.linalg.norm(B[:, b - 1]), 1e-300)
-        rows.append({"b": b, "error": float(np.trace(E @ weight @ E.T)) / total,
+        rows.append({"b": b, "trunc_error": float(np.trace(E @ weight @ E.T)) / total,
                      "floor": float(energy[b:].sum() / energy.sum()), "cos_b": float(abs(col @ U[:, b - 1])),
                      "final_loss": float(res.final("train_loss"))})
     return pd.DataFrame(rows)
