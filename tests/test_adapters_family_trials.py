@@ -59,16 +59,19 @@ def test_every_family_adapter_trains_on_a_small_task(method):
 
 
 def test_the_other_trials_return_their_rows():
-    fb = T.fixed_basis_trial(method="svfit", theta=0.0, lr=0.03, seed=0, rank=2, n=8, n_samples=64, steps=40)
+    fb = T.fixed_basis_trial(method="svfit", theta=0.0, lr=0.1, seed=0, rank=2, n=8, n_samples=64, steps=100)
     assert fb["rel_error"] < 0.05  # SVFit fits a pure rescaling
     init = T.init_trial(method="eva", align_with="input", alignment=1.0, lr=0.03, seed=0, rank=2, n=8,
-                        n_samples=64, steps=10, record_every=5)
-    assert list(init.iteration) == [0, 5, 10] and init.alignment_A.iloc[0] > 0.99  # EVA starts on the input PCs
+                        n_samples=20000, steps=10, record_every=5)
+    assert list(init.iteration) == [0, 5, 10] and init.alignment_A.iloc[0] > 0.95  # EVA starts on the input PCs
     cor = T.corda_trial(method="corda_kpm", lr=0.03, seed=0, rank=2, n=8, n_samples=6, steps=10, record_every=5)
     assert {"loss_ratio", "forgetting"} <= set(cor.columns) and cor.forgetting.iloc[0] == 0.0
     pro = T.lora_pro_trial(method="lora_pro", lr=0.3, seed=0, rank=2, n=8, n_samples=64, task_rank=2,
                            max_steps=200, record_every=10)
-    assert pro.converged.iloc[0] and np.allclose(pro.residual.iloc[1:], pro.minimum.iloc[1:], atol=1e-8)
+    assert pro.converged.iloc[0] and pro.steps.iloc[0] < 200
+    pro = T.lora_pro_trial(method="lora_pro", lr=0.1, seed=0, rank=2, n=8, n_samples=64, task_rank=4,
+                           max_steps=30, record_every=5, matched_loss=1e-12)  # rank-4 target: the minimum is not 0
+    assert pro.minimum.iloc[1:].min() > 0.01 and np.allclose(pro.residual, pro.minimum, atol=1e-8)
     al = T.allora_trial(method="allora", p=0.0, lr=0.3, steps=50, seed=0)
     assert al["loss_ratio"] < 0.5 and math.isfinite(al["escape_step"])
     with pytest.raises(ValueError, match="ALLoRA removes dropout"):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,17 @@ from .. import backend
 from .._validation import check_array, check_choice, check_float, check_int
 from .family import SVD_METHODS, bra_adapter, offset_adapter, top_svd
 from .models import Model, namespace
-from .parameterizations import INITS, Adapter, AdapterState, _LoRAConfig, _lora_delta, _lora_factors, \
-    _lora_num_params, _lora_pullback, _matrix, _zeros
+from .parameterizations import (
+    Adapter,
+    AdapterState,
+    _LoRAConfig,
+    _lora_delta,
+    _lora_factors,
+    _lora_num_params,
+    _lora_pullback,
+    _matrix,
+    _zeros,
+)
 
 __all__ = [
     "CORDA_MODES",
