@@ -106,7 +106,6 @@ SUFFIX = "_smoke" if SMOKE else ""
 
 # %%
 import logging
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -843,10 +842,11 @@ add("CorDA's instruction-previewed mode surpasses full fine-tuning", "Yang et al
 # (12) LoRA-Pro
 gap = pro_curve.assign(gap=pro_curve["residual"] - pro_curve["minimum"])
 gap_pro = float(gap[gap.method != "lora"]["gap"].abs().max())
-gap_lora = float(gap[gap.method == "lora"]["gap"].median())
+gap_lora = float(gap[gap.method == "lora"]["gap"].abs().max())
 add("LoRA-Pro's equivalent gradient attains the theoretical minimum", "Wang et al. 2024",
-    "rank-8 target, r = 4, every recorded step", "max |residual − minimum| (both LoRA-Pro variants); LoRA's median",
-    f"{gap_pro:.1e}; {gap_lora:.3f}", "≤ 1e-6", gap_pro <= 1e-6)
+    "rank-8 target, r = 4, every recorded step",
+    "max |residual − minimum| over the run: both LoRA-Pro variants; (plain LoRA)",
+    f"{gap_pro:.1e}; ({gap_lora:.2f})", "≤ 1e-6", gap_pro <= 1e-6)
 steps_of = {m: cell(pro_runs, method=m, lr=PRO_LR[m])["steps"].to_numpy() for m in PRO_METHODS}
 d_pro = analysis.paired_difference(steps_of["lora_pro"], steps_of["lora"])
 add("LoRA-Pro converges in fewer SGD steps", "Wang et al. 2024", "rank-4 target, tuned rates, steps to 1e-3",
