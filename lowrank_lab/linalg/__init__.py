@@ -21,9 +21,6 @@ segment_normal_equations, segment_least_squares, segment_cg, padded_layout, bloc
 svd, truncated_svd, randomized_svd, randomized_svd_operator, svd_flip
     SVD with a deterministic sign convention; exact and randomized truncation
     (of an array, or of an implicit operator given by its products).
-solve_sylvester, lu
-    Sylvester equations ``A X + X B = C`` (SciPy's Bartels-Stewart on NumPy; an
-    eigendecomposition or Kronecker fallback elsewhere) and LU with partial pivoting.
 orthonormalize
     Thin QR with a positive diagonal of R (a unique, backend-independent basis).
 fwht
@@ -34,6 +31,9 @@ knn_distances, Neighbors
     Exact k-nearest-neighbour distances within a point cloud, self excluded:
     SciPy's KD-tree or scikit-learn's brute force on NumPy, blocked distance
     matrices on other backends.
+solve_sylvester, lu
+    Sylvester equations ``A X + X B = C`` (SciPy's Bartels-Stewart on NumPy; an
+    eigendecomposition or Kronecker fallback elsewhere) and LU with partial pivoting.
 """
 
 
@@ -54,7 +54,6 @@ from ._hadamard import fwht
 from ._neighbors import Neighbors, knn_distances
 from ._segment import csr_matmul, rowwise_dot, sampled_dot, segment_sum
 from ._solve import batched_solve, batched_spd_solve, lstsq
-from ._sylvester import LUResult, lu, solve_sylvester
 from ._svd import (
     SVDResult,
     orthonormalize,
@@ -66,7 +65,6 @@ from ._svd import (
 )
 
 __all__ = [
-    "LUResult",
     "SVDResult",
     "PACKED_MAX_K",
     "BlockedCSR",
@@ -82,7 +80,6 @@ __all__ = [
     "has_compiled_kernels",
     "knn_distances",
     "lstsq",
-    "lu",
     "orthonormalize",
     "randomized_svd",
     "randomized_svd_operator",
@@ -93,8 +90,12 @@ __all__ = [
     "segment_least_squares",
     "segment_normal_equations",
     "segment_sum",
-    "solve_sylvester",
     "svd",
     "svd_flip",
     "truncated_svd",
 ]
+
+# Sylvester equations and LU (issue 11: LoRA-Pro's X, LoLDU's factors)
+from ._sylvester import LUResult, lu, solve_sylvester  # noqa: E402
+
+__all__ += ["LUResult", "lu", "solve_sylvester"]
