@@ -29,6 +29,19 @@ records how the spectrum of the merged weights moves.  See ``docs/adapters.md``.
     :func:`scale_intruders`: the causal test of Shuttleworth et al. (2024).
 ``trials``
     The sweep trials of notebook ``05_lora_vs_full_finetuning``.
+``family``, ``data_aware``, ``nested``
+    The LoRA family of study F: :func:`pissa`, :func:`lora_xs`, :func:`dora`,
+    :func:`vera`, :func:`nola`, :func:`randlora`, :func:`svfit`, :func:`loldu`,
+    :func:`orthogonal_lora`; data-aware initializations :func:`lora_sb`, :func:`eva`
+    (with :func:`eva_ranks`), :func:`corda`; nested truncations :func:`dylora`,
+    :func:`maestro` (the gate interface of rank allocation).
+``gradient_adjustments``
+    :func:`lora_pro` (adjusted gradients with the Sylvester ``X``) and :func:`allora`
+    (norm-scaled gradients) as optimizer transforms.
+``export``
+    :func:`to_peft`: trained adapters as PEFT LoRA checkpoints.
+``family_trials``
+    The sweep trials of notebook ``06_adapter_parameterizations``.
 
 Examples
 --------
@@ -39,8 +52,46 @@ Examples
 ('max_iter', 128)
 """
 
+from .data_aware import (
+    CORDA_MODES,
+    ESTIMATES,
+    activation_covariance,
+    corda,
+    damped_inverse,
+    eva,
+    eva_adapters,
+    eva_ranks,
+    first_update_estimate,
+    gradient_estimate,
+    layer_inputs,
+    lora_sb,
+)
+from .export import peft_factors, to_peft
+from .family import (
+    SVD_METHODS,
+    dora,
+    loldu,
+    lora_xs,
+    nola,
+    orthogonal_lora,
+    pissa,
+    randlora,
+    svfit,
+    svfit_rank,
+    vera,
+)
+from .gradient_adjustments import (
+    GRANULARITIES,
+    allora,
+    equivalent_gradient,
+    lora_pairs,
+    lora_pro,
+    lora_pro_gradients,
+    tangent_residual,
+)
 from .interventions import InterventionResult, scale_intruders
 from .models import ACTIVATIONS, LOSSES, Model, OuterProduct, deep_linear, dense_gradient, linear, mlp
+from .nested import UPDATES, component_norms, dylora, grow, maestro, nested_lora, truncate, with_gate
 from .parameterizations import (
     INITS,
     SCOPES,
@@ -159,4 +210,47 @@ __all__ = [
     "task_sequence",
     "trace",
     "warmup_cosine_decay_schedule",
+]
+# study F (issue 11): the LoRA family, data-aware initializations, nested truncations, LoRA-Pro / ALLoRA, export
+__all__ += [
+    "CORDA_MODES",
+    "ESTIMATES",
+    "GRANULARITIES",
+    "SVD_METHODS",
+    "UPDATES",
+    "activation_covariance",
+    "allora",
+    "component_norms",
+    "corda",
+    "damped_inverse",
+    "dora",
+    "dylora",
+    "equivalent_gradient",
+    "eva",
+    "eva_adapters",
+    "eva_ranks",
+    "first_update_estimate",
+    "gradient_estimate",
+    "grow",
+    "layer_inputs",
+    "loldu",
+    "lora_pairs",
+    "lora_pro",
+    "lora_pro_gradients",
+    "lora_sb",
+    "lora_xs",
+    "maestro",
+    "nested_lora",
+    "nola",
+    "orthogonal_lora",
+    "peft_factors",
+    "pissa",
+    "randlora",
+    "svfit",
+    "svfit_rank",
+    "tangent_residual",
+    "to_peft",
+    "truncate",
+    "vera",
+    "with_gate",
 ]

@@ -27,6 +27,19 @@ Adapters whose pullback only multiplies ``G`` by small matrices set
 :class:`~lowrank_lab.adapters.models.OuterProduct` gradient (the training loop then
 never forms the ``m x n`` gradient).  Everything else receives arrays.
 
+Two optional functions extend the contract (both ``None`` by default):
+
+``resample(state, rng) -> AdapterState``
+    A *stochastic forward*: before every training step, :func:`~lowrank_lab.adapters.finetune`
+    replaces the state the step sees by ``resample(state, rng)`` (a fresh draw from the
+    adapter's own stream), e.g. the random truncation ``b`` of ordered dropout
+    (Maestro) and DyLoRA, which lives in ``state.frozen``.  Recorded diagnostics and the
+    returned weights use the un-resampled state.
+``factors(state) -> (B, A, scale)``
+    A LoRA factorization of the update, ``delta(state) == scale * B @ A``, for export
+    in PEFT's format (:func:`~lowrank_lab.adapters.to_peft`); PiSSA-style adapters
+    with a frozen offset return rank ``2r`` factors.
+
 This issue's adapters
 ---------------------
 :func:`full` (``dW`` itself), :func:`lora` (``dW = (alpha/r) B A``, Hu et al. 2021),
@@ -114,6 +127,10 @@ class Adapter:
     accepts_factored : bool, default False
         Whether ``pullback`` also accepts an unformed
         :class:`~lowrank_lab.adapters.models.OuterProduct` gradient.
+    resample : callable, optional
+        ``resample(state, rng) -> AdapterState``: a stochastic forward (see the module docstring).
+    factors : callable, optional
+        ``factors(state) -> (B, A, scale)`` with ``delta(state) == scale * B @ A``.
     """
 
     name: str
@@ -124,12 +141,17 @@ class Adapter:
     scope: str = "layer"
     config: Mapping[str, Any] = field(default_factory=dict)
     accepts_factored: bool = False
+    resample: Callable[[AdapterState, Any], AdapterState] | None = None
+    factors: Callable[[AdapterState], tuple] | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.scope, "scope", SCOPES)
         for fn in ("init", "delta", "pullback", "num_params"):
             if not callable(getattr(self, fn)):
                 raise TypeError(f"Adapter.{fn} must be callable, got {type(getattr(self, fn)).__name__}")
+        for fn in ("resample", "factors"):
+            if getattr(self, fn) is not None and not callable(getattr(self, fn)):
+                raise TypeError(f"Adapter.{fn} must be callable or None, got {type(getattr(self, fn)).__name__}")
 
     @property
     def rank(self) -> int | None:
@@ -250,22 +272,27 @@ def _lora_init(cfg: _LoRAConfig, who: str, W0: Any, rng: Any = None) -> AdapterS
     return AdapterState({"B": B}, {"A": A})
 
 
-def _lora_factors(state: AdapterState) -> tuple[Any, Any]:
+def _lora_factors_of(state: AdapterState) -> tuple[Any, Any]:
     A = state.params["A"] if "A" in state.params else state.frozen["A"]
     return state.params["B"], A
 
 
 def _lora_delta(cfg: _LoRAConfig, state: AdapterState) -> Any:
-    B, A = _lora_factors(state)
+    B, A = _lora_factors_of(state)
     return cfg.scale * (B @ A)
 
 
 def _lora_pullback(cfg: _LoRAConfig, state: AdapterState, G: Any) -> dict:
-    B, A = _lora_factors(state)
+    B, A = _lora_factors_of(state)
     out = {"B": cfg.scale * _matmul_G(G, A.T)}  # .T: the standard's transpose of a 2-D array
     if cfg.train_A:
         out["A"] = cfg.scale * _rmatmul_G(B.T, G)
     return out
+
+
+def _lora_factors(cfg: _LoRAConfig, state: AdapterState) -> tuple[Any, Any, float]:
+    B, A = _lora_factors_of(state)
+    return B, A, cfg.scale
 
 
 def _lora_num_params(cfg: _LoRAConfig, shape: Any) -> int:
@@ -291,6 +318,7 @@ def _lora_family(name: str, rank: int, alpha: float, init: str, rank_stabilized:
         "layer",
         config,
         accepts_factored=True,
+        factors=functools.partial(_lora_factors, cfg),
     )
 
 
@@ -410,6 +438,15 @@ def _per_layer_num_params(adapters: Mapping[str, Adapter], shapes: Mapping[str, 
     return sum(a.num_params(shapes[layer]) for layer, a in adapters.items())
 
 
+def _per_layer_resample(adapters: Mapping[str, Adapter], state: AdapterState, rng: Any) -> AdapterState:
+    frozen = dict(state.frozen)
+    for layer, a in adapters.items():  # the mapping's order, one generator: reproducible draws
+        if a.resample is not None:
+            sub = a.resample(_sub_state(state, layer), rng)
+            frozen.update({f"{layer}{SEP}{k}": v for k, v in sub.frozen.items()})
+    return AdapterState(state.params, frozen)
+
+
 def per_layer(adapters: Mapping[str, Adapter | None]) -> Adapter:
     """One model-scope adapter from a mapping ``layer name -> Adapter`` (``None``: frozen layer).
 
@@ -453,6 +490,8 @@ def per_layer(adapters: Mapping[str, Adapter | None]) -> Adapter:
         "model",
         config,
         accepts_factored=True,
+        resample=(functools.partial(_per_layer_resample, active)
+                  if any(a.resample is not None for a in active.values()) else None),
     )
 
 

@@ -11,6 +11,11 @@ good iterate, callback, progress bar, history stride).  One step:
 3. ``g = adapter.pullback(state, G)``; ``updates, opt_state = optimizer.update(g, ...)``;
    ``params = apply_updates(params, updates)``.
 
+Stochastic adapters (``adapter.resample``, e.g. the random truncation of ordered
+dropout) draw the state a step sees from their own stream (split off the
+initialization's); ``batch_loss`` is the loss of that draw, while ``train_loss``, the
+diagnostics and the returned weights use the plain state.
+
 The history (one row every ``record_every`` steps and at the returned iterate) holds
 ``batch_loss`` (the loss the step used), ``train_loss`` and ``test_loss`` on the target
 task, ``forgetting`` (:func:`~lowrank_lab.adapters.tasks.forgetting`) and, for every
@@ -408,16 +413,23 @@ def finetune(
     batches = _Batches(task.X_train, task.Y_train, batch_size, gen_batch)
     fb = model._forward_backward
     full_batch = batches.full
+    resample = madapter.resample
+    # stochastic adapters (ordered dropout): their own stream, split off the initialization's
+    gen_resample = None if resample is None else backend.spawn_generators(gen_init, 1)[0]
 
     def evaluate(it: Any) -> None:
         if "grads" in it.cache:
             return
         st = it.state
         astate = AdapterState(st.params, frozen)
+        if resample is not None:
+            astate = resample(astate, gen_resample)  # the step's draw; diagnostics see the plain state
         merged = merge(base, madapter.delta(astate))
         Xb, Yb = batches(it.iteration)
         loss, grads = fb(merged, Xb, Yb, factored=factored)
-        it.cache.update(astate=astate, merged=merged, loss=loss, grads=grads)
+        it.cache.update(astate=astate, loss=loss, grads=grads)
+        if resample is None:
+            it.cache["merged"] = merged
 
     def merged_of(it: Any) -> dict:
         if "merged" not in it.cache:
@@ -437,7 +449,7 @@ def finetune(
 
     def train_loss(it: Any) -> Any:
         if "train_loss" not in it.cache:
-            it.cache["train_loss"] = (it.loss if full_batch else
+            it.cache["train_loss"] = (it.loss if full_batch and resample is None else
                                       model.loss(merged_of(it), task.X_train, task.Y_train))
         return it.cache["train_loss"]
 

@@ -40,6 +40,9 @@ knn_distances, Neighbors
     Exact k-nearest-neighbour distances within a point cloud, self excluded:
     SciPy's KD-tree or scikit-learn's brute force on NumPy, blocked distance
     matrices on other backends.
+solve_sylvester, lu
+    Sylvester equations ``A X + X B = C`` (SciPy's Bartels-Stewart on NumPy; an
+    eigendecomposition or Kronecker fallback elsewhere) and LU with partial pivoting.
 """
 
 
@@ -120,3 +123,8 @@ __all__ = [
     "thin_qr",
     "truncated_svd",
 ]
+
+# Sylvester equations and LU (issue 11: LoRA-Pro's X, LoLDU's factors)
+from ._sylvester import LUResult, lu, solve_sylvester  # noqa: E402
+
+__all__ += ["LUResult", "lu", "solve_sylvester"]
