@@ -89,6 +89,9 @@ _OP = dict(matmat=lambda X: _mat() @ X, rmatmat=lambda Y: _mat().T @ Y, shape=(8
 
 #: name -> (factory of a valid call's keyword arguments, parameters that take arrays)
 CASES = {
+    "linalg.lu": (lambda: dict(A=_mat(5, 5)), ["A"]),
+    "linalg.solve_sylvester": (lambda: dict(A=_mat(3, 3) + 5 * np.eye(3), B=_mat(2, 2, 1) + 5 * np.eye(2),
+                                            C=_mat(3, 2, 2)), ["A", "B", "C"]),
     # added with the second half's labs and loaders
     "analysis.first_reaching": (lambda: dict(x=np.arange(1.0, 5.0), samples=np.tile(np.linspace(0, 1, 4)[:, None], (1, 3)),
                                              level=0.5), ["x", "samples"]),
@@ -223,6 +226,7 @@ CASES = {
 
 #: Public callables without an array argument (or containers that do not validate), with the reason.
 NO_ARRAY_ARGUMENTS = {
+    "linalg.LUResult": "result container",
     "analysis.FirstReaching": "result container",
     "analysis.best_on_grid": "a table (checked for its columns)",
     "datasets.DigitsData": "loader output container",
