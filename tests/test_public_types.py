@@ -89,6 +89,12 @@ _OP = dict(matmat=lambda X: _mat() @ X, rmatmat=lambda Y: _mat().T @ Y, shape=(8
 
 #: name -> (factory of a valid call's keyword arguments, parameters that take arrays)
 CASES = {
+    "linalg.dct": (lambda: dict(x=np.ones(8)), ["x"]),
+    "linalg.idct": (lambda: dict(x=np.ones(8)), ["x"]),
+    "linalg.dct_matrix": (lambda: dict(n=4, like=np.ones(1)), ["like"]),
+    "linalg.quantize_minmax": (lambda: dict(x=_mat()), ["x"]),
+    "linalg.stochastic_round": (lambda: dict(x=_mat(), rng=0), ["x"]),
+    "spectral.captured_energy": (lambda: dict(G=_mat(), P=_orth()), ["G", "P"]),
     "linalg.lu": (lambda: dict(A=_mat(5, 5)), ["A"]),
     "linalg.solve_sylvester": (lambda: dict(A=_mat(3, 3) + 5 * np.eye(3), B=_mat(2, 2, 1) + 5 * np.eye(2),
                                             C=_mat(3, 2, 2)), ["A", "B", "C"]),
@@ -226,6 +232,11 @@ CASES = {
 
 #: Public callables without an array argument (or containers that do not validate), with the reason.
 NO_ARRAY_ARGUMENTS = {
+    "linalg.Quantized": "result container",
+    "linalg.dequantize": "a Quantized container (built by quantize_minmax)",
+    "spectral.WeLoreSelection": "result container",
+    "spectral.uniform_ranks": "shapes and a parameter count",
+    "spectral.welore_ranks": "a mapping of matrices (tests/test_spectral_welore.py)",
     "linalg.LUResult": "result container",
     "analysis.FirstReaching": "result container",
     "analysis.best_on_grid": "a table (checked for its columns)",
@@ -344,7 +355,8 @@ def test_a_string_for_an_array_is_a_type_error_naming_it(name, param):
 
 
 #: Parameters where a single number is a legitimate (0-d) array.
-NUMBER_OK = {("backend.asarray", "x"), ("backend.to_numpy", "x"), ("spectral.marchenko_pastur_density", "x")}
+NUMBER_OK = {("backend.asarray", "x"), ("backend.to_numpy", "x"), ("spectral.marchenko_pastur_density", "x"),
+             ("linalg.stochastic_round", "x"), ("linalg.quantize_minmax", "x")}
 
 
 @pytest.mark.parametrize("name, param", [(n, p) for n in sorted(CASES) for p in CASES[n][1] if (n, p) not in NUMBER_OK])

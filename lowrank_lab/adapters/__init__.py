@@ -27,6 +27,11 @@ records how the spectrum of the merged weights moves.  See ``docs/adapters.md``.
     :func:`finetune_sequence` for continual fine-tuning.
 ``interventions``
     :func:`scale_intruders`: the causal test of Shuttleworth et al. (2024).
+``projection``, ``projection_diagnostics``, ``projection_trials``
+    Gradient low-rank projection (study G): :func:`galore`, :func:`fira`, :func:`frugal`,
+    :func:`apollo`, :func:`q_galore` and their ``scale_by_*`` directions, DCT column
+    selection, the norm-growth limiter, INT8 weights, :func:`projectors`, and the
+    :class:`GradientDiagnostics` callback (``docs/projection.md``).
 ``trials``
     The sweep trials of notebook ``05_lora_vs_full_finetuning``.
 ``family``, ``data_aware``, ``nested``
@@ -253,4 +258,41 @@ __all__ += [
     "truncate",
     "vera",
     "with_gate",
+]
+
+# Gradient low-rank projection (study G; docs/projection.md): transforms on the 2-D gradient leaves.
+from .projection import (  # noqa: E402
+    apollo,
+    apollo_mini,
+    clip_by_norm_growth,
+    fira,
+    frugal,
+    galore,
+    inject_gradient_spikes,
+    projectors,
+    q_galore,
+    quantize_weights,
+    scale_by_apollo,
+    scale_by_fira,
+    scale_by_frugal,
+    scale_by_galore,
+)
+from .projection_diagnostics import GradientDiagnostics  # noqa: E402
+
+__all__ += [
+    "GradientDiagnostics",
+    "apollo",
+    "apollo_mini",
+    "clip_by_norm_growth",
+    "fira",
+    "frugal",
+    "galore",
+    "inject_gradient_spikes",
+    "projectors",
+    "q_galore",
+    "quantize_weights",
+    "scale_by_apollo",
+    "scale_by_fira",
+    "scale_by_frugal",
+    "scale_by_galore",
 ]

@@ -359,7 +359,9 @@ def finetune(
     callback : callable, optional
         ``callback(step, state) -> bool | None`` (True stops); ``state`` has ``iteration``,
         ``factors`` (the trainable arrays), ``loss`` (the batch loss), ``weights``
-        (merged) and ``adapter_state``.
+        (merged), ``adapter_state``, ``gradients`` (``dL/dW`` of the model's weights on
+        the batch this step uses, possibly factored; computed on first access and shared
+        with the step) and ``optimizer_state`` (the state the step starts from).
     progress : bool, default False
     desc : str
 
@@ -436,6 +438,10 @@ def finetune(
             it.cache["merged"] = merge(base, madapter.delta(AdapterState(it.state.params, frozen)))
         return it.cache["merged"]
 
+    def gradients_of(it: Any) -> dict:
+        evaluate(it)  # the batch gradient this iterate's step uses (computed once, shared with the step)
+        return it.cache["grads"]
+
     def loss_fn(it: Any) -> Any:
         evaluate(it)
         return it.cache["loss"]
@@ -477,7 +483,8 @@ def finetune(
             loss=loss_fn, factors=lambda st: tuple(st.params.values()), recorder=recorder, max_iter=steps,
             metrics=metrics, check=check, check_every=check_every, callback=callback, progress=progress,
             desc=desc, loss_name="batch_loss",
-            expose={"weights": merged_of, "adapter_state": lambda it: AdapterState(it.state.params, frozen)},
+            expose={"weights": merged_of, "adapter_state": lambda it: AdapterState(it.state.params, frozen),
+                    "gradients": gradients_of, "optimizer_state": lambda it: it.state.opt_state},
         )
     final_state = AdapterState(outcome.state.params, frozen)
     weights = merge(base, madapter.delta(final_state))

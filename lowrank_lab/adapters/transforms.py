@@ -31,7 +31,8 @@ without touching the training loop:
 * :func:`state_floats` counts the floats their state holds (the memory claims of G).
 
 With :func:`~lowrank_lab.adapters.full` the leaves are the full updates ``dW``, so a
-projection transform sees exactly the gradient ``G = dL/dW`` of the model.
+projection transform sees exactly the gradient ``G = dL/dW`` of the model.  The
+transforms themselves live in :mod:`lowrank_lab.adapters.projection`.
 
 Examples
 --------

@@ -36,6 +36,12 @@ fwht
     Fast Walsh-Hadamard transform (unnormalized, Sylvester order) along one axis:
     a compiled kernel (Numba) or an in-place butterfly on NumPy, one elementwise
     kernel per stage on CuPy, standard calls elsewhere.
+dct_matrix, dct, idct
+    The orthonormal DCT-II (SciPy's ``norm="ortho"`` convention) and its matrix: SciPy's
+    FFT on NumPy, ``cupyx.scipy.fft`` on CuPy, a matrix product elsewhere.
+stochastic_round, quantize_minmax, dequantize, Quantized
+    Unbiased stochastic rounding (host-drawn uniforms) and group-wise asymmetric min-max
+    quantization (round-to-nearest or stochastic), as in the reference code of Q-GaLore.
 knn_distances, Neighbors
     Exact k-nearest-neighbour distances within a point cloud, self excluded:
     SciPy's KD-tree or scikit-learn's brute force on NumPy, blocked distance
@@ -59,10 +65,12 @@ from ._altmin import (
     segment_least_squares,
     segment_normal_equations,
 )
+from ._dct import dct, dct_matrix, idct
 from ._hadamard import fwht
 from ._krylov import PartialSVDResult, krylov_svd, krylov_svd_operator
 from ._neighbors import Neighbors, knn_distances
 from ._partial import partial_svd, partial_svd_operator
+from ._quantize import ROUNDINGS, Quantized, dequantize, quantize_minmax, stochastic_round
 from ._segment import (
     column_order,
     csr_matmul,
@@ -85,7 +93,9 @@ from ._svd import (
 )
 
 __all__ = [
+    "ROUNDINGS",
     "SVDResult",
+    "Quantized",
     "PACKED_MAX_K",
     "BlockedCSR",
     "KernelPlan",
@@ -98,8 +108,12 @@ __all__ = [
     "blocked_csr",
     "column_order",
     "csr_matmul",
+    "dct",
+    "dct_matrix",
+    "dequantize",
     "fwht",
     "has_compiled_kernels",
+    "idct",
     "knn_distances",
     "krylov_svd",
     "krylov_svd_operator",
@@ -110,6 +124,7 @@ __all__ = [
     "padded_layout",
     "partial_svd",
     "partial_svd_operator",
+    "quantize_minmax",
     "rowwise_dot",
     "sampled_dot",
     "sampled_squared_error",
@@ -118,6 +133,7 @@ __all__ = [
     "segment_normal_equations",
     "segment_sum",
     "stable_argsort",
+    "stochastic_round",
     "svd",
     "svd_flip",
     "thin_qr",

@@ -77,9 +77,11 @@ from ._subspaces import (
     subspace_similarity_grid,
 )
 from ._updates import AmplificationResult, IntruderResult, amplification_factor, intruder_dimensions
+from ._welore import LRC_THRESHOLD, WeLoreSelection, captured_energy, uniform_ranks, welore_ranks
 
 __all__ = [
     "DEFAULT_EPS",
+    "LRC_THRESHOLD",
     "METRIC_LABELS",
     "AmplificationResult",
     "IntruderResult",
@@ -87,6 +89,7 @@ __all__ = [
     "PowerLawFit",
     "adapter_report",
     "amplification_factor",
+    "captured_energy",
     "atlas",
     "correlation_traps",
     "eckart_young_tail",
@@ -118,6 +121,9 @@ __all__ = [
     "subspace_similarity",
     "subspace_similarity_grid",
     "tracy_widom_quantile",
+    "uniform_ranks",
     "weight_spectrum",
     "welore_prune_rank",
+    "welore_ranks",
+    "WeLoreSelection",
 ]
