@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_float, check_int, check_numbers
+from .._validation import check_float, check_int, check_numbers
 
 __all__ = [
     "best_on_grid",
