@@ -186,7 +186,8 @@ def glance():
     return pd.DataFrame(rows)
 
 
-display(glance().style.format({"max |dW| at step 0": "{:.1e}"}).hide(axis="index"))
+# a fixed table id keeps the executed notebook byte-stable across runs
+display(HTML(glance().style.format({"max |dW| at step 0": "{:.1e}"}).hide(axis="index").set_uuid("glance").to_html()))
 
 # %% [markdown]
 # ## 2. Rank deficiency against parameter count (F-1, F-2)
@@ -225,7 +226,8 @@ chosen = pick(tune, ["method", "size"])
 chosen["k"] = np.round(2 * np.log10(chosen["lr"] / chosen["method"].map(CENTRES))).astype(int)
 print(f"interior optimum for {int(chosen.interior.sum())} of {len(chosen)} configurations; "
       "log10-half-steps of the chosen rate from the centre:")
-display(chosen.pivot_table(index="method", columns="size", values="k", aggfunc="first").fillna("").astype(str))
+display(chosen.pivot_table(index="method", columns="size", values="k", aggfunc="first")
+        .apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v))))
 LR = chosen.set_index(["method", "size"])["lr"]
 
 grid = [dict(method=m, size=s, target=t, beta=b, lr=float(LR.loc[(m, s)]), **F2_COMMON)
