@@ -18,10 +18,12 @@ from lowrank_lab.adapters import (
     allocation_error,
     brute_force_allocation,
     chain,
+    constant_schedule,
     current_ranks,
     finetune,
     increlora,
     increlora_allocator,
+    join_schedules,
     linear,
     linear_task,
     oracle_allocation,
@@ -248,9 +250,11 @@ def test_sora_adapter_pullback_and_weight_decay_reveals_rank():
     state = adapter.init(np.zeros((5, 6)), rng=0)
     assert float(np.abs(adapter.delta(state)).max()) == 0.0 and adapter.config["scale"] == 4.0
     task = linear_task(16, rank=2, n_train=200, rng=0)
-    res = finetune(linear(16, 16), task, sora(8), sora_optimizer(0.02, 0.3, weight_decay=0.05), steps=800, rng=1,
-                   diagnostics="none")
-    assert current_ranks(res.optimizer_state)["W"] == 2
+    lam = join_schedules((constant_schedule(0.0), constant_schedule(0.3)), (200,))  # lambda after a warm-up
+    for optimizer in ("sgd",):
+        res = finetune(linear(16, 16), task, sora(8), sora_optimizer(0.05, lam, weight_decay=0.01, optimizer=optimizer),
+                       steps=800, rng=1, diagnostics="none")
+        assert current_ranks(res.optimizer_state)["W"] == 2
 
 
 # --------------------------------------------------------------------------- #

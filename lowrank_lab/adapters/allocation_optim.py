@@ -48,7 +48,7 @@ from .. import backend
 from .._validation import check_choice, check_float, check_int
 from .allocation import _callable, _key, adalora_budget, gated_layers, soft_threshold
 from .models import namespace
-from .transforms import GradientTransformation, adam, multi_transform
+from .transforms import GradientTransformation, adam, add_decayed_weights, chain, multi_transform, sgd
 
 __all__ = [
     "AdaLoRAState",
@@ -320,10 +320,15 @@ def sora_labels(key: str, leaf: Any) -> str:
 
 
 def sora_optimizer(lr: float | Callable[[int], float], lam: float | Callable[[int], float], *,
-                   weight_decay: float = 0.01, prune: bool = True, multiply_lr: bool = True,
+                   weight_decay: float = 0.01, optimizer: str = "sgd", prune: bool = True, multiply_lr: bool = True,
                    b1: float = 0.9, b2: float = 0.999) -> GradientTransformation:
-    """SoRA's optimizer: AdamW (``weight_decay`` on ``A`` and ``B``), Adam on the gate, then the proximal step.
+    """SoRA's optimizer: weight decay on ``A`` and ``B`` only, then the proximal gate step.
 
+    ``optimizer="sgd"`` (default): proximal gradient descent (ISTA) on the gate, gradient
+    descent with decay ``weight_decay`` on the factors; ``"adam"``: AdamW on the factors
+    and Adam on the gate (the reference code's ``SparseAdamW``).  With Adam the update of
+    every live gate has magnitude about ``lr`` whatever its gradient, so the threshold
+    ``lr lambda`` only bites for ``lambda`` of order 1 (measured in notebook 09).
     Weight decay on the factors is what makes the l1 gate rank revealing (the map
     ``(g, B) -> (c g, B / c)`` leaves ``dW`` unchanged; with decay on ``B`` the combined
     penalty is no longer scale free).
@@ -333,16 +338,21 @@ def sora_optimizer(lr: float | Callable[[int], float], lam: float | Callable[[in
     >>> import numpy as np
     >>> from lowrank_lab.adapters import finetune, linear, linear_task, sora
     >>> task = linear_task(16, rank=2, n_train=128, rng=0)
-    >>> res = finetune(linear(16, 16), task, sora(8), sora_optimizer(0.02, 0.3, weight_decay=0.05),
+    >>> res = finetune(linear(16, 16), task, sora(8), sora_optimizer(0.1, 0.05, weight_decay=0.01),
     ...                steps=600, rng=1, diagnostics="none")
     >>> current_ranks(res.optimizer_state)["W"] < 8
     True
     """
     weight_decay = check_float(weight_decay, "weight_decay", low=0.0)
+    optimizer = check_choice(optimizer, "optimizer", ("sgd", "adam"))
     if not isinstance(multiply_lr, bool):
         raise TypeError(f"multiply_lr must be a bool, got {multiply_lr!r}")
-    inner = multi_transform({"gate": adam(lr, b1, b2), "factor": adam(lr, b1, b2, weight_decay=weight_decay)},
-                            sora_labels)
+    if optimizer == "adam":
+        inner = multi_transform({"gate": adam(lr, b1, b2), "factor": adam(lr, b1, b2, weight_decay=weight_decay)},
+                                sora_labels)
+    else:
+        factor = chain(add_decayed_weights(weight_decay), sgd(lr)) if weight_decay > 0 else sgd(lr)
+        inner = multi_transform({"gate": sgd(lr), "factor": factor}, sora_labels)
     return sora_proximal(inner, lam, lr=lr if multiply_lr else None, prune=prune)
 
 

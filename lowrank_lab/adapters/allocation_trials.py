@@ -161,12 +161,14 @@ def _haar(d: int, k: int, gen: np.random.Generator) -> np.ndarray:
 
 
 def allocation_task(rng: Any = None, *, ranks: Sequence[int] = TRUE_RANKS, n: int = 48, n_train: int = 192,
-                    n_test: int = 256, noise: float = 0.1, decay: float = 0.5) -> tuple[Model, Task, list[np.ndarray]]:
+                    n_test: int = 256, noise: float = 0.1, decay: float = 0.5,
+                    flat: bool = False) -> tuple[Model, Task, list[np.ndarray]]:
     """``(model, task, spectra)``: independent regression layers with updates of the given true ranks.
 
     ``W0_l`` is a power-law "pretrained" weight (irrelevant for the squared loss: the
     learned update does not depend on it), ``dW*_l = U_l diag(sigma_l) V_l^T`` with
-    :func:`target_spectra` and Haar ``U_l, V_l``.
+    :func:`target_spectra` and Haar ``U_l, V_l``; ``flat=True``: every singular value 1
+    (``||dW*_l||_F = sqrt(r_l)``, the rank-recovery experiment).
 
     Examples
     --------
@@ -177,7 +179,7 @@ def allocation_task(rng: Any = None, *, ranks: Sequence[int] = TRUE_RANKS, n: in
     gen = backend.as_generator(rng)
     ranks = tuple(check_int(r, "ranks", low=1, high=n, high_label="n") for r in ranks)
     model = independent_linear(len(ranks), n)
-    spectra = target_spectra(ranks, decay=decay)
+    spectra = [np.ones(r) for r in ranks] if flat else target_spectra(ranks, decay=decay)
     W0, delta = {}, {}
     for name, r, s in zip(model.matrices, ranks, spectra):
         U, V = _haar(n, r, gen), _haar(n, r, gen)
@@ -348,7 +350,7 @@ def _stage_schedule(lams: Sequence[float], stage_steps: int) -> join_schedules:
                           tuple(stage_steps * (i + 1) for i in range(len(lams) - 1)))
 
 
-def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay: float = 0.01,
+def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay: float = 0.01, optimizer: str = "sgd",
                     stage_steps: int = 300, rank_max: int = 32, record: int = 10, n_train: int = 192,
                     noise: float = 0.1) -> pd.DataFrame:
     """SoRA on the eight-layer testbed with a staged lambda schedule (the rank path).
@@ -366,7 +368,7 @@ def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay
     names = model.matrices
     steps = stage_steps * len(lams)
     every = max(1, stage_steps // record)
-    opt = sora_optimizer(lr, _stage_schedule(lams, stage_steps), weight_decay=weight_decay)
+    opt = sora_optimizer(lr, _stage_schedule(lams, stage_steps), weight_decay=weight_decay, optimizer=optimizer)
     adapter = sora(rank_max)
     rows: list[dict] = []
 
@@ -391,24 +393,31 @@ def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay
 
 
 def sora_recovery_trial(*, r_star: int, lam: float, lr: float, seed: int, weight_decay: float = 0.01,
+                        optimizer: str = "sgd", warmup: float = 0.3, prune: bool = True,
                         steps: int = 1500, rank_max: int = 32, n: int = 48, n_train: int = 192, noise: float = 0.1,
                         record: int = 30) -> pd.DataFrame:
-    """SoRA alone on one ``n x n`` layer with a rank-``r_star`` target; one row per recorded step.
+    """SoRA alone on one ``n x n`` layer with a rank-``r_star`` target (singular values 1); one row per recorded step.
 
-    Columns ``step``, ``rank`` (non-zero gates), ``train_loss``, and ``final_rank``,
-    ``error`` of the last step on every row.
+    ``lambda = 0`` for the first ``warmup * steps`` steps (the factors start at ``B = 0``,
+    where the gates get no gradient and the proximal step alone would prune gates by their
+    random initial size), ``lam`` afterwards.  ``prune=False`` lets a zero gate revive (the
+    gate counts then show whether the penalty settles).  Columns ``step``, ``rank``
+    (non-zero gates), ``train_loss``, and ``final_rank``, ``error``, ``rank_std_late`` (the
+    standard deviation of ``rank`` over the recorded steps of the last half) on every row.
     """
     r_star = check_int(r_star, "r_star", low=1, high=rank_max, high_label="rank_max")
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
     streams = backend.trial_streams(seed, "task", "method")
-    model, task, _ = allocation_task(streams.task, ranks=(r_star,), n=n, n_train=n_train, noise=noise)
+    model, task, _ = allocation_task(streams.task, ranks=(r_star,), n=n, n_train=n_train, noise=noise, flat=True)
     every = max(1, steps // record)
     rows: list[dict] = []
 
     def row_fn(it: int, params: Mapping[str, Any], opt_state: Any, loss: Any) -> dict:
         return {"step": it, "rank": int(sum(current_ranks(opt_state).values())), "train_loss": float(loss)}
 
-    opt = sora_optimizer(lr, lam, weight_decay=weight_decay)
+    t_warm = int(warmup * steps)
+    lam_fn = _stage_schedule([0.0, lam], t_warm) if t_warm > 0 else lam
+    opt = sora_optimizer(lr, lam_fn, weight_decay=weight_decay, optimizer=optimizer, prune=prune)
     res = finetune(model, task, sora(rank_max), opt, steps=steps, record_every=steps, diagnostics="none",
                    rng=streams.method, check_every=50, callback=_Recorder(every, rows, row_fn))
     final_rank = int(sum(current_ranks(res.optimizer_state).values()))
@@ -416,4 +425,5 @@ def sora_recovery_trial(*, r_star: int, lam: float, lr: float, seed: int, weight
     frame = pd.DataFrame(rows)
     frame["final_rank"] = final_rank
     frame["error"] = _relative(task, res.weights)
+    frame["rank_std_late"] = float(frame.loc[frame["step"] >= steps // 2, "rank"].std(ddof=0))
     return frame
