@@ -323,7 +323,7 @@ def test_allocation_trial_smoke(method):
     f = T.allocation_trial(method=method, budget=12, lr=0.01, seed=0, steps=30, record=3, n_train=64)
     ranks = f[[f"rank_W{l + 1}" for l in range(8)]].to_numpy()
     assert ranks.sum(axis=1).max() <= (256 if method.startswith("adalora") else 12)
-    assert ranks[-1].sum() <= 12 and np.isfinite(f["error"]).all()
+    assert ranks[-1].sum() <= 12 and np.isfinite(f["rel_error"]).all()
     assert f["oracle_floor"].iloc[0] <= f["floor"].iloc[0] + 1e-12
 
 
@@ -334,4 +334,4 @@ def test_nested_and_sora_trials_smoke():
     p = T.sora_path_trial(lams=[0.0, 0.5], lr=0.01, seed=0, stage_steps=10, n_train=64, rank_max=8)
     assert p["rank_total"].iloc[0] == 64 and p["rank_total"].is_monotonic_decreasing
     r = T.sora_recovery_trial(r_star=2, lam=0.3, lr=0.02, seed=0, steps=20, n=12, rank_max=8, n_train=64)
-    assert set(r.columns) >= {"step", "rank", "final_rank", "error"}
+    assert set(r.columns) >= {"step", "rank", "final_rank", "rel_error"}

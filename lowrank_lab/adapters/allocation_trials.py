@@ -245,7 +245,7 @@ def allocation_trial(*, method: str, budget: int, lr: float, seed: int, steps: i
 
     Columns: ``step``, ``rank_W1 ... rank_WL`` (the allocation held at that step),
     ``orth_A``, ``orth_B`` (mean orthogonality errors, SVD forms), ``train_loss``, and on every
-    row the final ``error`` (relative), ``floor`` (the Eckart-Young floor at the final
+    row the final ``rel_error`` (relative), ``floor`` (the Eckart-Young floor at the final
     allocation), ``oracle_floor``, ``uniform_floor``, ``err_W1 ...``, ``wall_time``.
     """
     method = check_choice(method, "method", METHODS)
@@ -281,7 +281,7 @@ def allocation_trial(*, method: str, budget: int, lr: float, seed: int, steps: i
     ranks_final = [final[f"rank_{k}"] for k in names]
     errs = layer_errors(task, res.weights)
     total = float(len(names))  # ||dW*_l||_F = 1
-    extra = {"error": float(errs.sum() / total), "floor": allocation_error(spectra, ranks_final) / total,
+    extra = {"rel_error": float(errs.sum() / total), "floor": allocation_error(spectra, ranks_final) / total,
              "oracle_floor": allocation_error(spectra, oracle_allocation(spectra, budget)) / total,
              "uniform_floor": allocation_error(spectra, uniform_allocation(len(names), budget)) / total,
              "wall_time": wall, "stop_reason": res.stop_reason,
@@ -313,7 +313,7 @@ def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 4
 
     The allocation keeps the nested prefixes with the largest component norms across
     layers (:func:`~lowrank_lab.adapters.allocation.prefix_allocation`, post hoc, no
-    retraining).  One row per budget: ``budget``, ``error``, ``floor``, ``rank_W1 ...``.
+    retraining).  One row per budget: ``budget``, ``rel_error``, ``floor``, ``rank_W1 ...``.
     """
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
     streams = backend.trial_streams(seed, "task", "method")
@@ -334,7 +334,7 @@ def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 4
             B, A = subs[k].params["B"], subs[k].params["A"]
             weights[k] = task.W0[k] + B[:, :r] @ A[:r, :]
         errs = layer_errors(task, weights)
-        rows.append({"budget": int(b), "error": float(errs.sum() / len(names)),
+        rows.append({"budget": int(b), "rel_error": float(errs.sum() / len(names)),
                      "floor": allocation_error(spectra, ranks) / len(names), "wall_time": wall,
                      **{f"rank_{k}": int(r) for k, r in zip(names, ranks)}})
     return pd.DataFrame(rows)
@@ -357,7 +357,7 @@ def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay
 
     ``lambda`` takes the values ``lams`` for ``stage_steps`` steps each; one row per
     recorded step: ``step``, ``lam``, ``rank_W1 ...`` (non-zero gates), ``rank_total``,
-    ``train_loss``, ``error`` (relative test error at that step) and ``stage_end``
+    ``train_loss``, ``rel_error`` (relative test error at that step) and ``stage_end``
     (True at the last step of a stage).
     """
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
@@ -380,7 +380,7 @@ def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay
         return {"step": it, "lam": lams[stage], **{f"rank_{k}": ranks[k] for k in names},
                 "rank_total": sum(ranks.values()), "train_loss": float(model.loss(weights, task.X_train,
                                                                                    task.Y_train)),
-                "error": _relative(task, weights), "stage_end": bool(it > 0 and it % stage_steps == 0)}
+                "rel_error": _relative(task, weights), "stage_end": bool(it > 0 and it % stage_steps == 0)}
 
     res = finetune(model, task, adapter, opt, steps=steps, record_every=steps, diagnostics="none",
                    rng=streams.method, check_every=50, callback=_Recorder(every, rows, row_fn))
@@ -402,7 +402,7 @@ def sora_recovery_trial(*, r_star: int, lam: float, lr: float, seed: int, weight
     where the gates get no gradient and the proximal step alone would prune gates by their
     random initial size), ``lam`` afterwards.  ``prune=False`` lets a zero gate revive (the
     gate counts then show whether the penalty settles).  Columns ``step``, ``rank``
-    (non-zero gates), ``train_loss``, and ``final_rank``, ``error``, ``rank_std_late`` (the
+    (non-zero gates), ``train_loss``, and ``final_rank``, ``rel_error``, ``rank_std_late`` (the
     standard deviation of ``rank`` over the recorded steps of the last half) on every row.
     """
     r_star = check_int(r_star, "r_star", low=1, high=rank_max, high_label="rank_max")
@@ -424,6 +424,6 @@ def sora_recovery_trial(*, r_star: int, lam: float, lr: float, seed: int, weight
     rows.append({"step": res.n_iter, "rank": final_rank, "train_loss": res.final("train_loss")})
     frame = pd.DataFrame(rows)
     frame["final_rank"] = final_rank
-    frame["error"] = _relative(task, res.weights)
+    frame["rel_error"] = _relative(task, res.weights)
     frame["rank_std_late"] = float(frame.loc[frame["step"] >= steps // 2, "rank"].std(ddof=0))
     return frame
