@@ -21,7 +21,7 @@ is the same task for every method (paired comparisons); one BLAS thread.
 
 from __future__ import annotations
 
-import math
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,7 +44,7 @@ from .allocation import (
     uniform_allocation,
 )
 from .allocation_optim import adalora_allocator, current_ranks, increlora_allocator, sora_optimizer
-from .models import Model, OuterProduct, _loss_value
+from .models import Model, OuterProduct
 from .nested import component_norms, maestro
 from .parameterizations import SEP, AdapterState, lora, per_layer
 from .tasks import Task, make_task
@@ -130,8 +130,6 @@ def independent_linear(n_layers: int, n: int) -> Model:
     >>> model.predict(W, np.ones((1, 6))).tolist()
     [[1.0, 1.0, 1.0, 2.0, 2.0, 2.0]]
     """
-    import functools  # noqa: PLC0415
-
     L = check_int(n_layers, "n_layers", low=1)
     n = check_int(n, "n", low=1)
     return Model("independent_linear", {name: (n, n) for name in _names(L)}, "squared",
