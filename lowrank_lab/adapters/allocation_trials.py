@@ -374,7 +374,7 @@ def sora_path_trial(*, lams: Sequence[float], lr: float, seed: int, weight_decay
         ranks = current_ranks(opt_state)
         weights = {k: task.W0[k] + adapter.delta(AdapterState({p: params[f"{k}{SEP}{p}"] for p in ("B", "g", "A")}))
                    for k in names}
-        stage = min(it // stage_steps, len(lams) - 1) if it < steps else len(lams) - 1
+        stage = min(max(it - 1, 0) // stage_steps, len(lams) - 1)  # the stage whose step led here
         return {"step": it, "lam": lams[stage], **{f"rank_{k}": ranks[k] for k in names},
                 "rank_total": sum(ranks.values()), "train_loss": float(model.loss(weights, task.X_train,
                                                                                    task.Y_train)),
