@@ -88,7 +88,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from matplotlib.ticker import MaxNLocator
+from matplotlib.colors import PowerNorm
 
 from lowrank_lab import analysis
 from lowrank_lab.adapters import TRUE_RANKS, allocation_error, oracle_allocation, uniform_allocation
@@ -178,7 +178,8 @@ vmax = max(int(runs[runs.budget == HEAT_BUDGET][RANK_COLS].to_numpy().max()), ma
 for ax, m in zip(axes, heat_methods):
     sub = runs[(runs.method == m) & (runs.budget == HEAT_BUDGET) & (runs.seed == SEEDS[0])].sort_values("step")
     img = np.concatenate([sub[RANK_COLS].to_numpy().T, np.asarray(oracle_b)[:, None]], axis=1)
-    im = ax.imshow(img, aspect="auto", cmap="viridis", vmin=0, vmax=vmax, interpolation="nearest")
+    im = ax.imshow(img, aspect="auto", cmap="viridis", norm=PowerNorm(0.5, vmin=0, vmax=vmax), interpolation="nearest")
+    ax.grid(False)
     steps_ = sub.step.to_numpy()
     ticks = np.linspace(0, len(steps_) - 1, 4).astype(int)[:-1]
     ax.set_xticks(list(ticks) + [len(steps_)], [str(steps_[i]) for i in ticks] + ["oracle"])
@@ -186,7 +187,7 @@ for ax, m in zip(axes, heat_methods):
     ax.set_title(NAMES[m], fontsize=9)
     ax.set_xlabel("step")
 axes[0].set_yticks(range(8), [f"{k} (r* = {r})" for k, r in zip(LAYERS, TRUE_RANKS)])
-fig.colorbar(im, ax=axes, label="allocated rank", shrink=0.9)
+fig.colorbar(im, ax=axes, label="allocated rank (square-root scale)", shrink=0.9, ticks=[0, 1, 2, 4, 8, 16, 32])
 fig.suptitle(f"Allocated rank per layer over training, budget b = {HEAT_BUDGET}", fontsize=10)
 savefig(fig, "09_allocation_heatmap")
 plt.show()
