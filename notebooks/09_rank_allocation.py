@@ -106,8 +106,8 @@ RANK_COLS = [f"rank_{k}" for k in LAYERS]
 NAMES = {"uniform": "uniform LoRA", "oracle": "LoRA at the oracle allocation", "adalora": "AdaLoRA (PEFT penalty)",
          "adalora_paper": "AdaLoRA (paper penalty)", "increlora": "IncreLoRA (triplet score)",
          "increlora_reserve": "IncreLoRA (reserve score)", "maestro": "Maestro (nested, allocated post hoc)",
-         "sora": "SoRA (λ path)"}
-COLORS = dict(zip(list(NAMES), PALETTE))
+         "sora": "SoRA (λ path)", "dylora": "DyLoRA (nested, allocated post hoc)"}
+COLORS = {**dict(zip(list(NAMES), PALETTE)), "dylora": "0.55"}
 COMMON = dict(n_train=N_TRAIN, noise=NOISE)
 
 
@@ -146,6 +146,10 @@ nested_tune = run_sweep(f"09_nested_tune{SUFFIX}", {"lr": list(LRS), "steps": [S
                                                     **{k: [v] for k, v in COMMON.items()}},
                         T.nested_trial, seeds=[TUNE_SEED])
 LR["maestro"] = float(nested_tune.loc[nested_tune.rel_error.idxmin(), "lr"])
+dylora_tune = run_sweep(f"09_dylora_tune{SUFFIX}", {"lr": list(LRS), "steps": [STEPS], "budgets": [(TUNE_BUDGET,)],
+                                                    "kind": ["dylora"], **{k: [v] for k, v in COMMON.items()}},
+                        T.nested_trial, seeds=[TUNE_SEED])
+LR["dylora"] = float(dylora_tune.loc[dylora_tune.rel_error.idxmin(), "lr"])
 print("chosen learning rates:", LR)
 
 # %% [markdown]
@@ -159,6 +163,11 @@ final = runs[runs.step == runs.groupby(["method", "budget", "seed"]).step.transf
 nested = run_sweep(f"09_nested{SUFFIX}", {"lr": [LR["maestro"]], "steps": [STEPS], "budgets": [tuple(BUDGETS)],
                                           **{k: [v] for k, v in COMMON.items()}}, T.nested_trial, seeds=SEEDS)
 nested["method"] = "maestro"
+dyl = run_sweep(f"09_dylora{SUFFIX}", {"lr": [LR["dylora"]], "steps": [STEPS], "budgets": [tuple(BUDGETS)],
+                                       "kind": ["dylora"], **{k: [v] for k, v in COMMON.items()}}, T.nested_trial,
+                seeds=SEEDS)
+dyl["method"] = "dylora"
+nested = pd.concat([nested, dyl], ignore_index=True)
 path = run_sweep(f"09_sora_path{SUFFIX}", {"lams": [tuple(SORA_LAMS)], "lr": [SORA_PATH_LR], "stage_steps": [SORA_STAGE],
                                            **{k: [v] for k, v in COMMON.items()}}, T.sora_path_trial, seeds=SEEDS)
 print(f"{len(runs)} rows, {time.perf_counter() - START:.0f} s so far")
@@ -209,7 +218,7 @@ of = floors.set_index("budget").loc[list(BUDGETS), "oracle floor"]
 ax.plot(bud[of.to_numpy() > 0], of[of > 0], "k--", lw=1.2, label="oracle floor (Eckart–Young; 0 at b = 72)")
 ax.plot(bud, floors.set_index("budget").loc[list(BUDGETS), "uniform floor"], ":", color="0.4", lw=1.2,
         label="uniform floor")
-for m in [*METHODS, "maestro"]:
+for m in [*METHODS, "maestro", "dylora"]:
     summ = analysis.seed_summary(final_all[final_all.method == m], "budget", "rel_error", center="mean", spread="ci")
     ax.errorbar(summ.budget, summ.center, yerr=[summ.center - summ.low, summ.high - summ.center], marker="o", ms=4,
                 capsize=2, color=COLORS[m], label=NAMES[m])
@@ -375,7 +384,7 @@ def rank_corr(sub):
 
 
 big = max(BUDGETS) if SMOKE else 40
-for m in ("adalora", "increlora", "increlora_reserve", "maestro"):
+for m in ("adalora", "increlora", "increlora_reserve", "maestro", "dylora"):
     rho, lo, hi = rank_corr(final_all[(final_all.method == m) & (final_all.budget == big)])
     ok = rho >= RHO_MIN and lo > 0
     rows.append(dict(claim=f"more rank to higher true rank: {NAMES[m]}", statistic=f"Spearman ρ(r*, rank) at b = {big}",
@@ -389,7 +398,7 @@ rows.append(dict(claim="more rank to higher true rank: SoRA (λ path)", statisti
                  verdict=analysis.verdict(rho >= RHO_MIN and lo > 0)))
 
 piv = final_all.pivot_table(index=["budget", "seed"], columns="method", values="rel_error")
-for m in ("adalora", "increlora_reserve", "maestro"):
+for m in ("adalora", "increlora_reserve", "maestro", "dylora"):
     between, text = [], []
     for b in BUDGETS:
         p = piv.loc[b]

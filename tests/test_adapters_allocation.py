@@ -327,9 +327,11 @@ def test_allocation_trial_smoke(method):
 
 
 def test_nested_and_sora_trials_smoke():
-    f = T.nested_trial(lr=0.01, seed=0, steps=20, n_train=64)
-    assert f["budget"].tolist() == [8, 16, 24, 40, 72]
-    assert all(f[[f"rank_W{l + 1}" for l in range(8)]].sum(axis=1) <= f["budget"])
+    for kind in ("maestro", "dylora"):
+        f = T.nested_trial(lr=0.01, seed=0, steps=20, n_train=64, kind=kind)
+        assert f["budget"].tolist() == [8, 16, 24, 40, 72]
+        assert all(f[[f"rank_W{l + 1}" for l in range(8)]].sum(axis=1) <= f["budget"])
+        assert (f["rel_error"] >= f["floor"] - 1e-12).all()
     p = T.sora_path_trial(lams=[0.0, 0.5], lr=0.01, seed=0, stage_steps=10, n_train=64, rank_max=8)
     assert p["rank_total"].iloc[0] == 64 and p["rank_total"].is_monotonic_decreasing
     r = T.sora_recovery_trial(r_star=2, lam=0.3, lr=0.02, seed=0, steps=20, n=12, rank_max=8, n_train=64)

@@ -45,7 +45,7 @@ from .allocation import (
 )
 from .allocation_optim import adalora_allocator, current_ranks, increlora_allocator, sora_optimizer
 from .models import Model, OuterProduct
-from .nested import component_norms, maestro
+from .nested import component_norms, dylora, maestro, truncate
 from .parameterizations import SEP, AdapterState, lora, per_layer
 from .tasks import Task, make_task
 from .training import finetune
@@ -306,19 +306,25 @@ class _Recorder:
 # DyLoRA / Maestro: nested truncation as an allocation baseline
 # =========================================================================== #
 def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 40, 72), rank_max: int = 32,
-                 steps: int = 600, n_train: int = 192, noise: float = 0.1) -> pd.DataFrame:
-    """Maestro (ordered dropout, ``rank_max`` per layer) trained once, then truncated to every budget.
+                 steps: int = 600, n_train: int = 192, noise: float = 0.1, kind: str = "maestro") -> pd.DataFrame:
+    """A nested adapter (``rank_max`` per layer) trained once, then truncated to every budget.
 
-    The allocation keeps the nested prefixes with the largest component norms across
-    layers (:func:`~lowrank_lab.adapters.allocation.prefix_allocation`, post hoc, no
-    retraining).  One row per budget: ``budget``, ``rel_error``, ``floor``, ``rank_W1 ...``.
+    ``kind="maestro"`` (ordered dropout, both factors small and random) or ``"dylora"``
+    (LoRA's initialization, scale ``alpha / b`` at truncation ``b``), both from
+    :mod:`~lowrank_lab.adapters.nested`.  The allocation keeps the nested prefixes with the
+    largest component norms across layers
+    (:func:`~lowrank_lab.adapters.allocation.prefix_allocation`, post hoc, no retraining);
+    each layer is then evaluated at its truncation (:func:`~lowrank_lab.adapters.nested.truncate`).
+    One row per budget: ``budget``, ``rel_error``, ``floor``, ``rank_W1 ...``.
     """
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
+    kind = check_choice(kind, "kind", ("maestro", "dylora"))
     streams = backend.trial_streams(seed, "task", "method")
     model, task, spectra = allocation_task(streams.task, n_train=n_train, noise=noise)
     names = model.matrices
+    adapter = maestro(rank_max) if kind == "maestro" else dylora(rank_max, alpha=2.0 * rank_max)
     start = time.perf_counter()
-    res = finetune(model, task, maestro(rank_max), adam(lr), steps=steps, record_every=steps, diagnostics="none",
+    res = finetune(model, task, adapter, adam(lr), steps=steps, record_every=steps, diagnostics="none",
                    rng=streams.method, check_every=50)
     wall = time.perf_counter() - start
     subs = {k: AdapterState({p: res.state.params[f"{k}{SEP}{p}"] for p in ("B", "A")},
@@ -327,10 +333,8 @@ def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 4
     rows = []
     for b in budgets:
         ranks = prefix_allocation(norms, b)
-        weights = {}
-        for k, r in zip(names, ranks):
-            B, A = subs[k].params["B"], subs[k].params["A"]
-            weights[k] = task.W0[k] + B[:, :r] @ A[:r, :]
+        weights = {k: (task.W0[k] + adapter.delta(truncate(adapter, subs[k], r)) if r > 0 else task.W0[k])
+                   for k, r in zip(names, ranks)}
         errs = layer_errors(task, weights)
         rows.append({"budget": int(b), "rel_error": float(errs.sum() / len(names)),
                      "floor": allocation_error(spectra, ranks) / len(names), "wall_time": wall,
