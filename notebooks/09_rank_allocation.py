@@ -61,6 +61,7 @@ SEEDS = (0, 1) if SMOKE else (0, 1, 2, 3, 4)
 TUNE_SEED = 100  # tuning uses its own seed (not one of SEEDS)
 TUNE_BUDGET = 24 if SMOKE else 40
 LRS = (0.01, 0.03) if SMOKE else (0.01, 0.03, 0.1)
+DYLORA_LRS = (0.001, 0.003) if SMOKE else (0.001, 0.003, 0.01)  # DyLoRA's scale alpha / b reaches 8 at b = 1
 METHODS = ("uniform", "oracle", "adalora", "adalora_paper", "increlora", "increlora_reserve")
 INIT_RANK = 32  # AdaLoRA starts every layer at r_max = 32 (PEFT's init_r = 1.5 target_r would cap the rank-32 layer)
 T_INIT, T_FINAL = 0.1, 0.3  # AdaLoRA's warm-up and final phase, fractions of STEPS (reconstruction)
@@ -146,7 +147,7 @@ nested_tune = run_sweep(f"09_nested_tune{SUFFIX}", {"lr": list(LRS), "steps": [S
                                                     **{k: [v] for k, v in COMMON.items()}},
                         T.nested_trial, seeds=[TUNE_SEED])
 LR["maestro"] = float(nested_tune.loc[nested_tune.rel_error.idxmin(), "lr"])
-dylora_tune = run_sweep(f"09_dylora_tune{SUFFIX}", {"lr": list(LRS), "steps": [STEPS], "budgets": [(TUNE_BUDGET,)],
+dylora_tune = run_sweep(f"09_dylora_tune{SUFFIX}", {"lr": list(DYLORA_LRS), "steps": [STEPS], "budgets": [(TUNE_BUDGET,)],
                                                     "kind": ["dylora"], **{k: [v] for k, v in COMMON.items()}},
                         T.nested_trial, seeds=[TUNE_SEED])
 LR["dylora"] = float(dylora_tune.loc[dylora_tune.rel_error.idxmin(), "lr"])

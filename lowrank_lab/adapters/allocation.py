@@ -170,8 +170,8 @@ def prefix_allocation(norms: Sequence[Any], budget: int) -> tuple[int, ...]:
     """Greedy allocation of nested components: repeatedly extend the layer whose next component is largest.
 
     ``norms[l]`` are the norms of layer ``l``'s components in their nested order (e.g.
-    :func:`~lowrank_lab.adapters.nested.component_norms` of a trained Maestro / DyLoRA
-    adapter); a layer keeps a prefix.  With non-increasing norms this is
+    :func:`~lowrank_lab.adapters.nested.component_norms` of a trained Maestro adapter, or the increments
+    ``||dW(b) - dW(b - 1)||_F`` of DyLoRA's truncations); a layer keeps a prefix.  With non-increasing norms this is
     :func:`oracle_allocation` on the norms.  The allocation baseline built on nested
     truncation (reconstruction: the papers truncate every layer at the same rank).
 

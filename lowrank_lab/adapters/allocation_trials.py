@@ -45,7 +45,7 @@ from .allocation import (
 )
 from .allocation_optim import adalora_allocator, current_ranks, increlora_allocator, sora_optimizer
 from .models import Model, OuterProduct
-from .nested import component_norms, dylora, maestro, truncate
+from .nested import dylora, maestro, truncate
 from .parameterizations import SEP, AdapterState, lora, per_layer
 from .tasks import Task, make_task
 from .training import finetune
@@ -310,11 +310,13 @@ def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 4
     """A nested adapter (``rank_max`` per layer) trained once, then truncated to every budget.
 
     ``kind="maestro"`` (ordered dropout, both factors small and random) or ``"dylora"``
-    (LoRA's initialization, scale ``alpha / b`` at truncation ``b``), both from
-    :mod:`~lowrank_lab.adapters.nested`.  The allocation keeps the nested prefixes with the
-    largest component norms across layers
-    (:func:`~lowrank_lab.adapters.allocation.prefix_allocation`, post hoc, no retraining);
-    each layer is then evaluated at its truncation (:func:`~lowrank_lab.adapters.nested.truncate`).
+    (LoRA's initialization, scale ``alpha / b`` at truncation ``b``, DyLoRA's default
+    ``alpha = 8``), both from :mod:`~lowrank_lab.adapters.nested`.  The allocation keeps the
+    nested prefixes with the largest increments ``||dW(b) - dW(b - 1)||_F`` across layers
+    (:func:`~lowrank_lab.adapters.allocation.prefix_allocation`, post hoc, no retraining;
+    for Maestro the increment is the component's norm; DyLoRA's components are not ordered
+    by norm, its scale changing with ``b``); each layer is then evaluated at its truncation
+    (:func:`~lowrank_lab.adapters.nested.truncate`).
     One row per budget: ``budget``, ``rel_error``, ``floor``, ``rank_W1 ...``.
     """
     lr = check_float(lr, "lr", low=0.0, low_inclusive=False)
@@ -322,14 +324,22 @@ def nested_trial(*, lr: float, seed: int, budgets: Sequence[int] = (8, 16, 24, 4
     streams = backend.trial_streams(seed, "task", "method")
     model, task, spectra = allocation_task(streams.task, n_train=n_train, noise=noise)
     names = model.matrices
-    adapter = maestro(rank_max) if kind == "maestro" else dylora(rank_max, alpha=2.0 * rank_max)
+    adapter = maestro(rank_max) if kind == "maestro" else dylora(rank_max)
     start = time.perf_counter()
     res = finetune(model, task, adapter, adam(lr), steps=steps, record_every=steps, diagnostics="none",
                    rng=streams.method, check_every=50)
     wall = time.perf_counter() - start
     subs = {k: AdapterState({p: res.state.params[f"{k}{SEP}{p}"] for p in ("B", "A")},
                             {p: res.state.frozen[f"{k}{SEP}{p}"] for p in ("gate", "grad_mask")}) for k in names}
-    norms = [np.asarray(backend.to_numpy(component_norms(subs[k]))) for k in names]
+    norms = []
+    for k in names:
+        prev = None
+        inc = []
+        for b in range(1, rank_max + 1):
+            d = np.asarray(backend.to_numpy(adapter.delta(truncate(adapter, subs[k], b))))
+            inc.append(float(np.linalg.norm(d if prev is None else d - prev)))
+            prev = d
+        norms.append(np.asarray(inc))
     rows = []
     for b in budgets:
         ranks = prefix_allocation(norms, b)
