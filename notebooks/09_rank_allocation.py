@@ -460,7 +460,10 @@ print(f"total wall time {time.perf_counter() - START:.0f} s")
 #   triplets a layer already has, which early in training is largest in the layers with
 #   one large component, and every pair added there raises the score again (a rich-get-richer
 #   loop); what a new pair would bring is the gradient energy the layer still has, which is
-#   what the reserve score estimates.
+#   what the reserve score estimates. DyLoRA's truncations, allocated after training by
+#   their increments, also move rank the right way, but its error is above uniform's at
+#   every budget: with the scale α/b of a random truncation b, one set of factors cannot
+#   be the best fit at every b, and each truncation is a compromise.
 # * **Error against budget.** From b = 16 on, AdaLoRA and the post-hoc nested allocation sit
 #   between uniform LoRA and LoRA trained at the oracle's allocation, much closer to the
 #   latter; their excess over the oracle grows with the budget. At the smallest budget
