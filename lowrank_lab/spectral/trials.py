@@ -20,7 +20,8 @@ import numpy as np
 from .. import spectral
 from .._validation import check_float, check_int, check_memory
 
-__all__ = ["bbp_threshold", "pareto_powerlaw_trial", "spiked_eigenvalue", "spiked_noise_trial", "spiked_noise_matrix"]
+__all__ = ["bbp_threshold", "pareto_powerlaw_trial", "spiked_eigenvalue", "spiked_noise_trial", "spiked_noise_matrix",
+           "spiked_overlap_trial", "top_noise_eigenvalue_trial"]
 
 
 def bbp_threshold(n_rows: int, n_cols: int) -> float:
@@ -119,3 +120,65 @@ def pareto_powerlaw_trial(*, alpha: float, n: int, n_fingers: int = 0, finger_sc
         "z_plain": (plain.alpha - alpha) / plain.sigma,
         "z_fixed": (fixed.alpha - alpha) / fixed.sigma,
     }
+
+
+def spiked_overlap_trial(*, n_rows: int, n_cols: int, strength: float, seed: int) -> dict:
+    """One planted spike of strength ``theta``: top eigenvalue and squared overlaps of the top singular pair.
+
+    ``W = X + sqrt(N) theta u v^T`` (:func:`spiked_noise_matrix` with one spike).  Returns
+    the top eigenvalue of ``W^T W / N``, the squared overlaps ``<v_hat, v>^2`` (columns,
+    the ESD side) and ``<u_hat, u>^2`` (rows) with their large-matrix limits
+    (:func:`lowrank_lab.spectral.spiked_overlap`), and ``theta / theta_BBP``.
+
+    Examples
+    --------
+    >>> row = spiked_overlap_trial(n_rows=400, n_cols=200, strength=3.0, seed=0)
+    >>> row["overlap_columns"] > 0.9, round(row["overlap_columns_theory"], 3)
+    (True, 0.942)
+    """
+    n_rows = check_int(n_rows, "n_rows", low=2)
+    n_cols = check_int(n_cols, "n_cols", low=2)
+    strength = check_float(strength, "strength", low=0.0)
+    check_memory(8 * 3 * n_rows * n_cols, "n_rows, n_cols", f"a dense {n_rows} x {n_cols} matrix and its SVD")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_cols))
+    u = np.linalg.qr(rng.standard_normal((n_rows, 1)))[0][:, 0]
+    v = np.linalg.qr(rng.standard_normal((n_cols, 1)))[0][:, 0]
+    n = max(n_rows, n_cols)
+    W = X + math.sqrt(n) * strength * np.outer(u, v)
+    U, S, Vt = np.linalg.svd(W, full_matrices=False)
+    col_vec, row_vec = (Vt[0], U[:, 0]) if n_rows >= n_cols else (U[:, 0], Vt[0])
+    col_truth, row_truth = (v, u) if n_rows >= n_cols else (u, v)
+    return {
+        "theta_over_bbp": strength / bbp_threshold(n_rows, n_cols),
+        "top_eigenvalue": float(S[0] ** 2 / n),
+        "eigenvalue_theory": spiked_eigenvalue(strength, n_rows, n_cols),
+        "overlap_columns": float(col_vec @ col_truth) ** 2,
+        "overlap_rows": float(row_vec @ row_truth) ** 2,
+        "overlap_columns_theory": spectral.spiked_overlap(strength, n_rows, n_cols, side="columns"),
+        "overlap_rows_theory": spectral.spiked_overlap(strength, n_rows, n_cols, side="rows"),
+    }
+
+
+def top_noise_eigenvalue_trial(*, n_rows: int, n_cols: int, seed: int) -> dict:
+    """Largest eigenvalue of ``W^T W / N`` for white unit-variance Gaussian noise, and its Tracy-Widom statistic.
+
+    ``tw_statistic = (lambda_max - center) / scale`` with Johnstone's centre and scale
+    (:func:`lowrank_lab.spectral.tracy_widom_scaling`); it converges in law to TW1.
+
+    Examples
+    --------
+    >>> row = top_noise_eigenvalue_trial(n_rows=200, n_cols=100, seed=0)
+    >>> -6 < row["tw_statistic"] < 6
+    True
+    """
+    n_rows = check_int(n_rows, "n_rows", low=2)
+    n_cols = check_int(n_cols, "n_cols", low=2)
+    check_memory(8 * 2 * n_rows * n_cols, "n_rows, n_cols", f"a dense {n_rows} x {n_cols} noise matrix")
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((n_rows, n_cols))
+    n = max(n_rows, n_cols)
+    top = float(np.linalg.svd(W, compute_uv=False)[0] ** 2 / n)
+    center, scale = spectral.tracy_widom_scaling(n_rows, n_cols)
+    return {"top_eigenvalue": top, "tw_center": center, "tw_scale": scale, "tw_statistic": (top - center) / scale,
+            "mp_edge": spectral.marchenko_pastur_edge(n / min(n_rows, n_cols))[1]}
