@@ -583,3 +583,11 @@ def verdict(ok: bool) -> str:
     ('REPRODUCED', 'NOT reproduced')
     """
     return "REPRODUCED" if bool(ok) else "NOT reproduced"
+
+
+# --------------------------------------------------------------------------- #
+# appended (issue 10): transitions with a CI, and verdict tables
+# --------------------------------------------------------------------------- #
+from ._transitions import TransitionEstimate, format_ci, transition_ci, verdict_table  # noqa: E402
+
+__all__ += ["TransitionEstimate", "format_ci", "transition_ci", "verdict_table"]

@@ -1,0 +1,199 @@
+"""Phase transitions with uncertainty, and the verdict table notebooks print.
+
+:func:`transition_ci`
+    The point where a success probability crosses a level (``transition_point``),
+    with a cluster-bootstrap confidence interval over seeds.
+:func:`format_ci`
+    ``"1.23 [1.10, 1.41]"``: an estimate with its interval, as verdict tables show it.
+:func:`verdict_table`
+    One row per claim: claim, statistic, estimate with CI, pre-set threshold, verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_float, check_int, check_numbers
+
+__all__ = ["TransitionEstimate", "format_ci", "transition_ci", "verdict_table"]
+
+
+class TransitionEstimate(NamedTuple):
+    """:func:`transition_ci`'s answer.
+
+    ``estimate`` is the crossing of the seed-mean curve (NaN: never reached);
+    ``low``/``high`` the percentile interval of the bootstrap crossings (``inf`` or
+    ``-inf`` stands for "beyond the grid" in the resamples: never reached, or reached at
+    the first grid point, which makes the interval open on that side); ``reached`` the
+    fraction of resamples whose curve reaches the level.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    reached: float
+
+
+def _crossing(fx: np.ndarray, means: np.ndarray, level: float) -> np.ndarray:
+    """Interpolated first crossing of ``level`` for each column of ``means`` (n, R); NaN if never."""
+    hit = means >= level
+    any_hit = hit.any(axis=0)
+    first = np.argmax(hit, axis=0)
+    prev = np.maximum(first - 1, 0)
+    cols = np.arange(means.shape[1])
+    y0, y1 = means[prev, cols], means[first, cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(y1 > y0, (level - y0) / (y1 - y0), 0.0)
+    value = fx[prev] + t * (fx[first] - fx[prev])
+    value = np.where(first == 0, -np.inf, value)  # reached at the first grid point: left of the grid
+    return np.where(any_hit, value, np.nan)
+
+
+def transition_ci(
+    x: Any,
+    success: Any,
+    *,
+    level: float = 0.5,
+    log_x: bool = True,
+    ci: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = 0,
+) -> TransitionEstimate:
+    """Where a success probability crosses ``level``, with a bootstrap CI over seeds.
+
+    ``success[i, s]`` is 1 (success) or 0 for grid point ``x[i]`` and seed ``s`` (NaN:
+    missing).  The estimate is :func:`lowrank_lab.analysis.transition_point` of the
+    seed-mean curve: linear interpolation (in ``log x`` with ``log_x``) between the last
+    grid point below ``level`` and the first at or above it.  The interval is a cluster
+    bootstrap: seeds are resampled with replacement, the same seeds at every grid
+    point, and the percentile interval of the resampled crossings is returned.  A
+    resample that never reaches the level counts as ``+inf``, one that already reaches
+    it at the first grid point as ``-inf`` (the grid does not bracket it), so an
+    interval end at ``+-inf`` says the grid is too short on that side.
+
+    Parameters
+    ----------
+    x : array (n,)
+        Distinct grid points (any order).
+    success : array (n, n_seeds)
+        0/1 outcomes (or probabilities) per grid point and seed.
+    level : float in [0, 1], default 0.5
+    log_x : bool, default True
+    ci : float in (0, 1), default 0.95
+    n_resamples : int, default 2000
+    rng : seed, default 0
+        Seeded so a notebook prints the same interval every run.
+
+    Examples
+    --------
+    >>> x = [1.0, 2.0, 4.0, 8.0]
+    >>> s = [[0, 0, 0, 0], [0, 0, 1, 0], [1, 1, 1, 0], [1, 1, 1, 1]]
+    >>> est = transition_ci(x, s)
+    >>> round(est.estimate, 3), est.low <= est.estimate <= est.high
+    (2.828, True)
+    """
+    grid = check_numbers(x, "x")
+    values = check_numbers(success, "success")
+    if grid.ndim != 1 or values.ndim != 2 or values.shape[0] != grid.shape[0]:
+        raise ValueError(f"success must have shape (len(x), n_seeds), got x {grid.shape} and success {values.shape}")
+    if grid.size < 2 or values.shape[1] == 0:
+        raise ValueError("x needs at least 2 grid points and success at least one seed")
+    if np.unique(grid).size != grid.size or not np.all(np.isfinite(grid)):
+        raise ValueError("x must hold distinct finite grid points")
+    if log_x and np.any(grid <= 0):
+        raise ValueError("x must be positive with log_x=True")
+    level = check_float(level, "level", low=0.0, high=1.0)
+    ci = check_float(ci, "ci", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    order = np.argsort(grid)
+    grid, values = grid[order], values[order]
+    fx = np.log(grid) if log_x else grid
+
+    def means_of(cols: np.ndarray) -> np.ndarray:  # (R, S) -> (n, R)
+        picked = values[:, cols]
+        ok = np.isfinite(picked)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, picked, 0.0).sum(axis=2) / np.maximum(ok.sum(axis=2), 1)
+
+    n_seeds = values.shape[1]
+    point = _crossing(fx, means_of(np.arange(n_seeds)[None, :]), level)[0]
+    gen = np.random.default_rng(rng)
+    boot = _crossing(fx, means_of(gen.integers(0, n_seeds, size=(n_resamples, n_seeds))), level)
+    reached = float(np.isfinite(boot).mean() + np.isneginf(boot).mean())
+    boot = np.where(np.isnan(boot), np.inf, boot)
+    alpha = (1.0 - ci) / 2.0
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha], method="inverted_cdf")
+
+    def back(v: float) -> float:
+        if not math.isfinite(v):
+            return float(v)
+        return float(np.exp(v) if log_x else v)
+
+    if np.isnan(point):
+        estimate = math.nan
+    elif np.isneginf(point):
+        estimate = float(grid[0])
+    else:
+        estimate = back(point)
+    return TransitionEstimate(estimate, back(float(low)), back(float(high)), reached)
+
+
+def format_ci(estimate: float, low: float, high: float, *, digits: int = 3) -> str:
+    """An estimate with its interval, ``"1.23 [1.10, 1.41]"`` (``digits`` significant digits).
+
+    Examples
+    --------
+    >>> format_ci(1.2345, 1.1, 1.41)
+    '1.23 [1.1, 1.41]'
+    >>> format_ci(2.0, 1.5, float("inf"))
+    '2 [1.5, ∞]'
+    """
+    def f(v: float) -> str:
+        v = float(v)
+        if math.isnan(v):
+            return "n/a"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        return f"{v:.{digits}g}"
+
+    return f"{f(estimate)} [{f(low)}, {f(high)}]"
+
+
+_COLUMNS = ("claim", "statistic", "estimate [95% CI]", "threshold (pre-set)", "verdict")
+
+
+def verdict_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The verdict table of a notebook: one row per claim.
+
+    Each row is a mapping with the keys ``claim``, ``statistic``, ``estimate`` (a
+    string, e.g. from :func:`format_ci`), ``threshold`` (the pre-set criterion, as
+    text) and ``ok`` (bool); optional ``note``.  The verdict column is
+    :func:`lowrank_lab.analysis.verdict` of ``ok``.
+
+    Examples
+    --------
+    >>> t = verdict_table([{"claim": "c", "statistic": "s", "estimate": "1 [0.9, 1.1]",
+    ...                     "threshold": "< 2", "ok": True}])
+    >>> list(t.columns), t.loc[0, "verdict"]
+    (['claim', 'statistic', 'estimate [95% CI]', 'threshold (pre-set)', 'verdict', 'note'], 'REPRODUCED')
+    """
+    from . import verdict  # noqa: PLC0415
+
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+        raise TypeError(f"rows must be a sequence of mappings, got {type(rows).__name__}")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"rows[{i}] must be a mapping, got {type(row).__name__}")
+        missing = [k for k in ("claim", "statistic", "estimate", "threshold", "ok") if k not in row]
+        if missing:
+            raise KeyError(f"rows[{i}] lacks {missing}")
+        out.append({"claim": str(row["claim"]), "statistic": str(row["statistic"]),
+                    "estimate [95% CI]": str(row["estimate"]), "threshold (pre-set)": str(row["threshold"]),
+                    "verdict": verdict(bool(row["ok"])), "note": str(row.get("note", ""))})
+    return pd.DataFrame(out, columns=[*_COLUMNS, "note"])

@@ -1,0 +1,80 @@
+"""analysis._transitions: transition_ci, format_ci, verdict_table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lowrank_lab import analysis
+
+
+def test_transition_ci_estimate_equals_transition_point():
+    x = np.array([1.0, 1.5, 2.0, 3.0, 4.0])
+    rng = np.random.default_rng(0)
+    prob = np.array([0.0, 0.2, 0.5, 0.9, 1.0])
+    s = (rng.random((5, 20)) < prob[:, None]).astype(float)
+    est = analysis.transition_ci(x, s)
+    assert est.estimate == pytest.approx(analysis.transition_point(x, s.mean(axis=1)))
+    assert est.low <= est.estimate <= est.high
+    assert 1.0 < est.low and est.high < 4.0 and est.reached == 1.0
+
+
+def test_transition_ci_covers_the_truth_of_a_logistic_curve():
+    # P(success) = logistic(8 log(x / 2)): the 50% point is x = 2; 95% intervals cover it in most draws
+    x = np.geomspace(1.0, 4.0, 9)
+    p = 1 / (1 + np.exp(-8 * np.log(x / 2)))
+    covered = 0
+    for seed in range(40):
+        s = (np.random.default_rng(seed).random((x.size, 20)) < p[:, None]).astype(float)
+        est = analysis.transition_ci(x, s, n_resamples=400, rng=seed)
+        covered += est.low <= 2.0 <= est.high
+    assert covered >= 32
+
+
+def test_transition_ci_narrows_with_more_seeds():
+    x = np.geomspace(1.0, 4.0, 9)
+    p = 1 / (1 + np.exp(-8 * np.log(x / 2)))
+    widths = []
+    for n in (10, 80):
+        s = (np.random.default_rng(1).random((x.size, n)) < p[:, None]).astype(float)
+        e = analysis.transition_ci(x, s)
+        widths.append(math.log(e.high / e.low))
+    assert widths[1] < widths[0]
+
+
+def test_transition_ci_open_ends():
+    x = [1.0, 2.0, 4.0]
+    never = analysis.transition_ci(x, np.zeros((3, 5)))
+    assert math.isnan(never.estimate) and never.high == math.inf and never.reached == 0.0
+    always = analysis.transition_ci(x, np.ones((3, 5)))
+    assert always.estimate == 1.0 and always.low == -math.inf
+    lin = analysis.transition_ci([0.0, 1.0], [[0, 0], [1, 1]], log_x=False)
+    assert lin.estimate == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(x=[1.0, 2.0], success=[[0, 1, 1]]), "shape"),
+    (dict(x=[1.0, 1.0], success=[[0], [1]]), "distinct"),
+    (dict(x=[0.0, 1.0], success=[[0], [1]]), "positive"),
+    (dict(x=[1.0, 2.0], success=[[0], [1]], level=1.5), "level"),
+])
+def test_transition_ci_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        analysis.transition_ci(**kwargs)
+
+
+def test_format_ci_and_verdict_table():
+    assert analysis.format_ci(0.123456, 0.1, 0.15) == "0.123 [0.1, 0.15]"
+    assert analysis.format_ci(float("nan"), 1, 2) == "n/a [1, 2]"
+    t = analysis.verdict_table([
+        {"claim": "a", "statistic": "s", "estimate": "1", "threshold": "< 2", "ok": True},
+        {"claim": "b", "statistic": "s", "estimate": "3", "threshold": "< 2", "ok": False, "note": "n"},
+    ])
+    assert t["verdict"].tolist() == ["REPRODUCED", "NOT reproduced"]
+    assert t.loc[1, "note"] == "n" and t.loc[0, "note"] == ""
+    with pytest.raises(KeyError, match="ok"):
+        analysis.verdict_table([{"claim": "a", "statistic": "s", "estimate": "1", "threshold": "t"}])
+    with pytest.raises(TypeError, match="rows"):
+        analysis.verdict_table("abc")
