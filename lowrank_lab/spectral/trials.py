@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ from .. import spectral
 from .._validation import check_float, check_int, check_memory
 
 __all__ = ["bbp_threshold", "pareto_powerlaw_trial", "spiked_eigenvalue", "spiked_noise_trial", "spiked_noise_matrix",
-           "spiked_overlap_trial", "top_noise_eigenvalue_trial"]
+           "spiked_overlap_trial", "top_noise_eigenvalue_trial", "intruder_update_trial", "INTRUDER_EPS_GRID"]
 
 
 def bbp_threshold(n_rows: int, n_cols: int) -> float:
@@ -182,3 +183,59 @@ def top_noise_eigenvalue_trial(*, n_rows: int, n_cols: int, seed: int) -> dict:
     center, scale = spectral.tracy_widom_scaling(n_rows, n_cols)
     return {"top_eigenvalue": top, "tw_center": center, "tw_scale": scale, "tw_statistic": (top - center) / scale,
             "mp_edge": spectral.marchenko_pastur_edge(n / min(n_rows, n_cols))[1]}
+
+
+#: Thresholds at which :func:`intruder_update_trial` also counts intruders (columns ``intruders_eps0.10`` ...).
+INTRUDER_EPS_GRID = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))
+
+
+def intruder_update_trial(*, n: int, update: str, size: float, seed: int, k: int = 10, eps: float = 0.5,
+                          decay: float = 1.0, base_seed: int = 11) -> dict:
+    """Intruder dimensions of ``W0 + dW`` for one constructed update (study E1, cause (a)).
+
+    ``W0 = U0 diag(i^-decay) V0^T`` (``n x n``, random orthogonal factors from
+    ``base_seed``, the same for every trial, so ``sigma_1(W0) = 1``).  The update, drawn
+    from ``seed``, has Frobenius norm ``size``:
+
+    * ``"random rank one"``: ``size * v w^T`` with random unit ``v``, ``w``;
+    * ``"aligned rank one"``: ``size * u0_1 v0_1^T`` along ``W0``'s top pair;
+    * ``"dense full rank"``: a Gaussian matrix scaled to Frobenius norm ``size``.
+
+    Returns the intruder count among the top ``k`` at ``eps`` and at every threshold of
+    :data:`INTRUDER_EPS_GRID` (columns ``intruders_eps0.10``, ...), and the spectral
+    norm of the update over ``sigma_1(W0)``.
+
+    Examples
+    --------
+    >>> intruder_update_trial(n=40, update="random rank one", size=3.0, seed=0)["intruders"]
+    1
+    """
+    n = check_int(n, "n", low=k + 1)
+    size = check_float(size, "size", low=0.0)
+    if update not in ("random rank one", "aligned rank one", "dense full rank"):
+        raise ValueError(f"update must be 'random rank one', 'aligned rank one' or 'dense full rank', got {update!r}")
+    U0, V0, W0 = _intruder_base(n, float(decay), int(base_seed))
+    g = np.random.default_rng(seed)
+    if update == "random rank one":
+        v, w = g.standard_normal(n), g.standard_normal(n)
+        dW = size * np.outer(v / np.linalg.norm(v), w / np.linalg.norm(w))
+    elif update == "aligned rank one":
+        dW = size * np.outer(U0[:, 0], V0[:, 0])
+    else:
+        D = g.standard_normal((n, n))
+        dW = size * D / np.linalg.norm(D)
+    grid = np.asarray(sorted({*INTRUDER_EPS_GRID, float(eps)}))
+    res = spectral.intruder_dimensions(W0 + dW, W0, k=k, eps=grid, base_vectors=U0)
+    counts = dict(zip(grid.tolist(), np.asarray(res.count).tolist()))
+    out = {"intruders": int(counts[float(eps)]), "update_spectral_norm": float(np.linalg.norm(dW, 2))}
+    out.update({f"intruders_eps{e:.2f}": int(counts[e]) for e in INTRUDER_EPS_GRID})
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _intruder_base(n: int, decay: float, base_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    base = np.random.default_rng(base_seed)
+    U0 = np.linalg.qr(base.standard_normal((n, n)))[0]
+    V0 = np.linalg.qr(base.standard_normal((n, n)))[0]
+    sigma = 1.0 / np.arange(1, n + 1) ** decay
+    return U0, V0, (U0 * sigma) @ V0.T
