@@ -78,3 +78,19 @@ def test_format_ci_and_verdict_table():
         analysis.verdict_table([{"claim": "a", "statistic": "s", "estimate": "1", "threshold": "t"}])
     with pytest.raises(TypeError, match="rows"):
         analysis.verdict_table("abc")
+
+
+def test_transition_ratio_ci_paired():
+    x = np.geomspace(1.0, 8.0, 10)
+    p_a = 1 / (1 + np.exp(-8 * np.log(x / 2)))
+    p_b = 1 / (1 + np.exp(-8 * np.log(x / 3)))
+    u = np.random.default_rng(0).random((x.size, 30))  # the same draws: paired seeds
+    a = (u < p_a[:, None]).astype(float)
+    b = (u < p_b[:, None]).astype(float)
+    ratio, low, high = analysis.transition_ratio_ci(x, a, b)
+    assert low <= ratio <= high
+    assert ratio == pytest.approx(2 / 3, rel=0.1) and high < 1.0
+    same = analysis.transition_ratio_ci(x, a, a)
+    assert same == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="shape"):
+        analysis.transition_ratio_ci(x, a, b[:, :3])

@@ -588,6 +588,12 @@ def verdict(ok: bool) -> str:
 # --------------------------------------------------------------------------- #
 # appended (issue 10): transitions with a CI, and verdict tables
 # --------------------------------------------------------------------------- #
-from ._transitions import TransitionEstimate, format_ci, transition_ci, verdict_table  # noqa: E402
+from ._transitions import (  # noqa: E402
+    TransitionEstimate,
+    format_ci,
+    transition_ci,
+    transition_ratio_ci,
+    verdict_table,
+)
 
-__all__ += ["TransitionEstimate", "format_ci", "transition_ci", "verdict_table"]
+__all__ += ["TransitionEstimate", "format_ci", "transition_ci", "transition_ratio_ci", "verdict_table"]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._validation import check_float, check_int, check_numbers
 
-__all__ = ["TransitionEstimate", "format_ci", "transition_ci", "verdict_table"]
+__all__ = ["TransitionEstimate", "format_ci", "transition_ci", "transition_ratio_ci", "verdict_table"]
 
 
 class TransitionEstimate(NamedTuple):
@@ -141,6 +141,72 @@ def transition_ci(
     else:
         estimate = back(point)
     return TransitionEstimate(estimate, back(float(low)), back(float(high)), reached)
+
+
+def transition_ratio_ci(
+    x: Any,
+    success_a: Any,
+    success_b: Any,
+    *,
+    level: float = 0.5,
+    log_x: bool = True,
+    ci: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = 0,
+) -> tuple[float, float, float]:
+    """Ratio of two methods' transition points, ``x_a / x_b``, with a paired bootstrap CI.
+
+    ``success_a`` and ``success_b`` have shape ``(len(x), n_seeds)`` and share their
+    seeds (column ``s`` of both saw the same problem), so the seeds are resampled
+    jointly.  Resamples in which either curve does not cross ``level`` inside the grid
+    are dropped (their share is small when both crossings are bracketed); returns
+    ``(ratio, low, high)``, NaN if the point estimate is not bracketed.
+
+    Examples
+    --------
+    >>> x = [1.0, 2.0, 4.0, 8.0]
+    >>> a = [[0, 0, 0], [0, 1, 0], [1, 1, 1], [1, 1, 1]]
+    >>> ratio, low, high = transition_ratio_ci(x, a, a)
+    >>> ratio, low, high
+    (1.0, 1.0, 1.0)
+    """
+    grid = check_numbers(x, "x")
+    a = check_numbers(success_a, "success_a")
+    b = check_numbers(success_b, "success_b")
+    if a.shape != b.shape or a.ndim != 2 or grid.ndim != 1 or a.shape[0] != grid.size:
+        raise ValueError(f"success_a and success_b must both have shape (len(x), n_seeds), got {a.shape} and {b.shape}")
+    if grid.size < 2 or a.shape[1] == 0:
+        raise ValueError("x needs at least 2 grid points and the successes at least one seed")
+    if log_x and np.any(grid <= 0):
+        raise ValueError("x must be positive with log_x=True")
+    level = check_float(level, "level", low=0.0, high=1.0)
+    ci = check_float(ci, "ci", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    order = np.argsort(grid)
+    grid, a, b = grid[order], a[order], b[order]
+    fx = np.log(grid) if log_x else grid
+
+    def crossings(values: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        picked = values[:, cols]
+        ok = np.isfinite(picked)
+        means = np.where(ok, picked, 0.0).sum(axis=2) / np.maximum(ok.sum(axis=2), 1)
+        return _crossing(fx, means, level)
+
+    def ratio(ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
+        r = np.exp(ca - cb) if log_x else ca / cb
+        return np.where(np.isfinite(ca) & np.isfinite(cb), r, np.nan)
+
+    cols0 = np.arange(a.shape[1])[None, :]
+    point = float(ratio(crossings(a, cols0), crossings(b, cols0))[0])
+    gen = np.random.default_rng(rng)
+    cols = gen.integers(0, a.shape[1], size=(n_resamples, a.shape[1]))
+    boot = ratio(crossings(a, cols), crossings(b, cols))
+    boot = boot[np.isfinite(boot)]
+    if not math.isfinite(point) or boot.size == 0:
+        return math.nan, math.nan, math.nan
+    alpha = (1.0 - ci) / 2.0
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha])
+    return point, float(low), float(high)
 
 
 def format_ci(estimate: float, low: float, high: float, *, digits: int = 3) -> str:
