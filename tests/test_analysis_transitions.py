@@ -94,3 +94,19 @@ def test_transition_ratio_ci_paired():
     assert same == (1.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="shape"):
         analysis.transition_ratio_ci(x, a, b[:, :3])
+
+
+def test_resolution_limited_transitions_get_the_grid_cell():
+    # 0 -> 1 between 1.25 and 1.5: the bootstrap alone would give a zero-width interval
+    x = [1.0, 1.25, 1.5, 2.0]
+    s = np.array([[0] * 10, [0] * 10, [1] * 10, [1] * 10], dtype=float)
+    est = analysis.transition_ci(x, s)
+    assert est.low == pytest.approx(1.25) and est.high == pytest.approx(1.5)
+    assert est.low < est.estimate < est.high
+    ratio, low, high = analysis.transition_ratio_ci(x, s, s)
+    assert ratio == 1.0
+    assert low == pytest.approx(1.25 / 1.5) and high == pytest.approx(1.5 / 1.25)
+    # a partial step keeps the plain bootstrap interval
+    s2 = s.copy()
+    s2[1, :4] = 1
+    assert analysis.transition_ci(x, s2).high <= 1.5

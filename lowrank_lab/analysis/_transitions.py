@@ -54,6 +54,22 @@ def _crossing(fx: np.ndarray, means: np.ndarray, level: float) -> np.ndarray:
     return np.where(any_hit, value, np.nan)
 
 
+def _bracket(fx: np.ndarray, means: np.ndarray, level: float) -> tuple[float, float] | None:
+    """The grid cell ``(fx[i-1], fx[i])`` of the crossing when the curve jumps across it from 0 to 1, else None.
+
+    Then no grid point lies inside the transition and interpolation cannot place it
+    within the cell: every resample gives the same crossing, so a bootstrap interval
+    would have zero width.  The honest interval is the cell itself.
+    """
+    hit = np.flatnonzero(means >= level)
+    if hit.size == 0 or hit[0] == 0:
+        return None
+    i = hit[0]
+    if means[i - 1] <= 0.0 and means[i] >= 1.0:
+        return float(fx[i - 1]), float(fx[i])
+    return None
+
+
 def transition_ci(
     x: Any,
     success: Any,
@@ -74,7 +90,10 @@ def transition_ci(
     point, and the percentile interval of the resampled crossings is returned.  A
     resample that never reaches the level counts as ``+inf``, one that already reaches
     it at the first grid point as ``-inf`` (the grid does not bracket it), so an
-    interval end at ``+-inf`` says the grid is too short on that side.
+    interval end at ``+-inf`` says the grid is too short on that side.  When the
+    seed-mean curve jumps from 0 straight to 1 between two grid points, the data cannot
+    place the crossing inside that cell (every resample interpolates to the same
+    point), so the interval is widened to the whole cell: refine the grid there.
 
     Parameters
     ----------
@@ -128,6 +147,9 @@ def transition_ci(
     boot = np.where(np.isnan(boot), np.inf, boot)
     alpha = (1.0 - ci) / 2.0
     low, high = np.quantile(boot, [alpha, 1.0 - alpha], method="inverted_cdf")
+    cell = _bracket(fx, means_of(np.arange(n_seeds)[None, :])[:, 0], level)
+    if cell is not None:  # resolution-limited: the interval is at least the grid cell of the jump
+        low, high = min(float(low), cell[0]), max(float(high), cell[1])
 
     def back(v: float) -> float:
         if not math.isfinite(v):
@@ -160,14 +182,15 @@ def transition_ratio_ci(
     seeds (column ``s`` of both saw the same problem), so the seeds are resampled
     jointly.  Resamples in which either curve does not cross ``level`` inside the grid
     are dropped (their share is small when both crossings are bracketed); returns
-    ``(ratio, low, high)``, NaN if the point estimate is not bracketed.
+    ``(ratio, low, high)``, NaN if the point estimate is not bracketed.  Where a curve
+    jumps from 0 to 1 between two grid points, its crossing is only known to lie in
+    that cell, and the interval is widened accordingly (see :func:`transition_ci`).
 
     Examples
     --------
     >>> x = [1.0, 2.0, 4.0, 8.0]
     >>> a = [[0, 0, 0], [0, 1, 0], [1, 1, 1], [1, 1, 1]]
-    >>> ratio, low, high = transition_ratio_ci(x, a, a)
-    >>> ratio, low, high
+    >>> transition_ratio_ci(x, a, a)  # the same outcomes: the paired ratio is exactly 1
     (1.0, 1.0, 1.0)
     """
     grid = check_numbers(x, "x")
@@ -198,6 +221,12 @@ def transition_ratio_ci(
 
     cols0 = np.arange(a.shape[1])[None, :]
     point = float(ratio(crossings(a, cols0), crossings(b, cols0))[0])
+
+    def mean_curve(values: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(values)
+        return np.where(ok, values, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1)
+
+    cell_a, cell_b = _bracket(fx, mean_curve(a), level), _bracket(fx, mean_curve(b), level)
     gen = np.random.default_rng(rng)
     cols = gen.integers(0, a.shape[1], size=(n_resamples, a.shape[1]))
     boot = ratio(crossings(a, cols), crossings(b, cols))
@@ -206,6 +235,17 @@ def transition_ratio_ci(
         return math.nan, math.nan, math.nan
     alpha = (1.0 - ci) / 2.0
     low, high = np.quantile(boot, [alpha, 1.0 - alpha])
+    if cell_a is not None or cell_b is not None:  # resolution-limited: widen to what the grid cells allow
+        xa = float(_crossing(fx, mean_curve(a)[:, None], level)[0])
+        xb = float(_crossing(fx, mean_curve(b)[:, None], level)[0])
+        lo_a, hi_a = cell_a if cell_a is not None else (xa, xa)
+        lo_b, hi_b = cell_b if cell_b is not None else (xb, xb)
+        if log_x:
+            r_lo, r_hi = math.exp(lo_a - hi_b), math.exp(hi_a - lo_b)
+        else:
+            r_lo = lo_a / hi_b if hi_b > 0 else -math.inf
+            r_hi = hi_a / lo_b if lo_b > 0 else math.inf
+        low, high = min(float(low), r_lo), max(float(high), r_hi)
     return point, float(low), float(high)
 
 
