@@ -507,8 +507,7 @@ caption("03_convergence",
         f"over {SEEDS_CONV} seeds. (b) Exact AltMin, CG-1 and CG-2 near the phase transition (n = {N_PT}, "
         f"k = {BASELINE_RANK}, |Ω| = {RATIO_NEAR:g} dof), dotted: the success criterion. What to see: (a) linear "
         "convergence to round-off for exact and CG, to a floor proportional to ε for the perturbed runs; (b) near the "
-        "transition every variant converges slowly, and the truncated CG solves make faster progress per sweep than "
-        "exact ones.")
+        "transition the truncated CG solves keep converging while the exact solves stall or drift away.")
 near_last = near.sort_values("iteration").groupby(["variant", "seed"]).tail(1).set_index(["variant", "seed"])
 near_diff = analysis.paired_difference(np.log10(near_last.loc["cg2"].relative_error.sort_index().to_numpy()),
                                        np.log10(near_last.loc["exact"].relative_error.sort_index().to_numpy()))
@@ -851,7 +850,7 @@ print("peers measured by the issue's author on *one other* seeded 80/20 split (n
 print(peers.to_string())
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
-curves = [("als", 0.0, "regularized ALS, λ = 0 (unregularized)"), ("als", 20.0, "regularized ALS, λ = 20"),
+curves = [("als", 0.0, "ALS, λ = 0 (unregularized)"), ("als", 20.0, "regularized ALS, λ = 20"),
           ("altmin_cg", 20.0, "regularized ALS-CG2, λ = 20"), ("soft_impute", 15.0, "SoftImpute-ALS, λ = 15")]
 for ax, zoom in zip(axes, (False, True)):
     for (method, reg, label), color in zip(curves, PALETTE):
