@@ -588,11 +588,11 @@ base_tab = pd.DataFrame({"mean over random draws": draws.mean(), "standard error
 base_tab["z"] = (base_tab["mean over random draws"] - base_tab["max(i, j)/n"]) / base_tab["standard error"]
 display(base_tab.round(4))
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
 im = axes[0].imshow(phi, origin="lower", cmap="magma", vmin=0, vmax=1,
                     extent=[0.5, phi.shape[1] + 0.5, 0.5, phi.shape[0] + 0.5])
 for (i, j), v in np.ndenumerate(phi):
-    axes[0].text(j + 1, i + 1, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.5 else "k")
+    axes[0].text(j + 1, i + 1, f"{v:.2f}", ha="center", va="center", fontsize=8, color="w" if v < 0.5 else "k")
 axes[0].set(xlabel=r"$j$ (top-$j$ directions of $A_2$)", ylabel=r"$i$ (top-$i$ directions of $A_1$)",
             title=r"$\phi(A_1, A_2, i, j)$")
 axes[0].set_xticks(range(1, 9))
