@@ -583,3 +583,17 @@ def verdict(ok: bool) -> str:
     ('REPRODUCED', 'NOT reproduced')
     """
     return "REPRODUCED" if bool(ok) else "NOT reproduced"
+
+
+# --------------------------------------------------------------------------- #
+# appended (issue 10): transitions with a CI, and verdict tables
+# --------------------------------------------------------------------------- #
+from ._transitions import (  # noqa: E402
+    TransitionEstimate,
+    format_ci,
+    transition_ci,
+    transition_ratio_ci,
+    verdict_table,
+)
+
+__all__ += ["TransitionEstimate", "format_ci", "transition_ci", "transition_ratio_ci", "verdict_table"]

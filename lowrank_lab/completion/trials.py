@@ -48,6 +48,8 @@ from .observations import sample_entries, train_test_split
 from .registry import SOLVERS
 
 __all__ = [
+    "coverage_probability",
+    "coverage_transition",
     "coherence_trial",
     "convergence_trial",
     "movielens_trial",
@@ -313,3 +315,52 @@ def movielens_trial(
         out["n_iter"] = int(model.result.n_iter)
         out["stop_reason"] = model.result.stop_reason
     return out
+
+
+def coverage_probability(m: int, n: int, p: float, k: int) -> float:
+    """Probability that every row and every column of a Bernoulli(``p``) mask has at least ``k`` entries.
+
+    The coupon-collector floor of completion: a row (column) with fewer than ``k``
+    observed entries leaves its ``k`` factor coordinates undetermined, so no method
+    can recover the matrix.  Rows and columns are treated as independent (they are
+    nearly so for ``p`` small): ``(1 - F(k - 1; n, p))^m (1 - F(k - 1; m, p))^n`` with
+    ``F`` the binomial distribution function.
+
+    Examples
+    --------
+    >>> round(coverage_probability(300, 300, 0.05, 2), 4)
+    0.9979
+    >>> coverage_probability(300, 300, 0.0, 1)
+    0.0
+    """
+    from scipy.stats import binom  # noqa: PLC0415
+
+    m = check_int(m, "m", low=1)
+    n = check_int(n, "n", low=1)
+    p = check_float(p, "p", low=0.0, high=1.0)
+    k = check_int(k, "k", low=1)
+    row_ok = float(binom.sf(k - 1, n, p))  # P(Bin(n, p) >= k)
+    col_ok = float(binom.sf(k - 1, m, p))
+    return float(np.exp(m * np.log(max(row_ok, 1e-300)) + n * np.log(max(col_ok, 1e-300)))) if row_ok * col_ok > 0 else 0.0
+
+
+def coverage_transition(m: int, n: int, k: int, *, level: float = 0.5) -> float:
+    """Oversampling ``|Omega| / (k (m + n - k))`` at which :func:`coverage_probability` reaches ``level``.
+
+    Bisection in ``p``; the answer is expressed in degrees-of-freedom units, like the
+    phase diagrams of :func:`recovery_trial` (``p = ratio * k (m + n - k) / (m n)``).
+
+    Examples
+    --------
+    >>> round(coverage_transition(300, 300, 2), 2)
+    2.25
+    """
+    m = check_int(m, "m", low=1)
+    n = check_int(n, "n", low=1)
+    k = check_int(k, "k", low=1)
+    level = check_float(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if coverage_probability(m, n, mid, k) < level else (lo, mid)
+    return hi * m * n / (k * (m + n - k))

@@ -76,6 +76,7 @@ from ._subspaces import (
     subspace_similarity,
     subspace_similarity_grid,
 )
+from ._tracy_widom import spiked_overlap, tracy_widom_cdf, tracy_widom_density, tracy_widom_scaling
 from ._updates import AmplificationResult, IntruderResult, amplification_factor, intruder_dimensions
 from ._welore import LRC_THRESHOLD, WeLoreSelection, captured_energy, uniform_ranks, welore_ranks
 
@@ -126,4 +127,9 @@ __all__ = [
     "welore_prune_rank",
     "welore_ranks",
     "WeLoreSelection",
+    # appended (issue 10): Tracy-Widom law and spiked-model overlaps
+    "spiked_overlap",
+    "tracy_widom_cdf",
+    "tracy_widom_density",
+    "tracy_widom_scaling",
 ]
