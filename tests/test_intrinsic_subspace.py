@@ -183,3 +183,52 @@ def test_classification_task_and_accuracy_checks():
         classification_task("mlp", _data())
     with pytest.raises(TypeError, match="model"):
         accuracy(None, task.W0, task.X_test, task.Y_test)
+
+
+# --------------------------------------------------------------------------- #
+# adapter-lab trials and intrinsic_dimension with a reference trial
+# --------------------------------------------------------------------------- #
+def test_digits_trials_share_theta0_and_report_budget():
+    from lowrank_lab.intrinsic.trials import digits_direct_trial, digits_subspace_trial
+
+    row = digits_subspace_trial(30, 0, hidden=8, steps=20, method="said", projection="sparse")
+    direct = digits_direct_trial(0, hidden=8, steps=20)
+    assert row["num_params"] == 30 and direct["num_params"] == direct["D"] == row["D"] == 64 * 8 + 8 + 8 * 10 + 10
+    assert row["initial_loss"] == pytest.approx(direct["initial_loss"], rel=1e-12)  # same theta_0
+    shuffled = digits_subspace_trial(30, 0, hidden=8, steps=20, shuffle_labels=True)
+    assert shuffled["accuracy"] == shuffled["train_accuracy"]
+    assert row["accuracy"] == row["test_accuracy"]
+    with pytest.raises(ValueError, match="method"):
+        digits_subspace_trial(30, 0, method="lora")
+
+
+def _fake_trial(d, seed, *, slope=0.01):
+    return {"accuracy": min(1.0, slope * d), "initial_loss": 1.0, "loss": max(0.0, 1.0 - slope * d)}
+
+
+def _fake_reference(seed, *, slope=0.01):
+    return {"accuracy": 0.9 + 0.02 * seed, "loss": 0.0}
+
+
+def test_intrinsic_dimension_with_reference_trial():
+    from lowrank_lab.intrinsic import intrinsic_dimension
+
+    res = intrinsic_dimension(_fake_trial, [50, 80, 90, 100], seeds=3, thresholds=("relative", "absolute", "loss_improvement"),
+                              initial="initial_loss", reference_trial=_fake_reference, n_resamples=200)
+    assert list(res.reference["accuracy"]) == pytest.approx([0.9, 0.92, 0.94])
+    assert res["relative"].target == pytest.approx(0.9 * 0.92)   # 0.828: reached at d = 90
+    assert res["relative"].d == 90 and res["absolute"].d == 90 and res["loss_improvement"].d == 90
+    with pytest.raises(ValueError, match="not both"):
+        intrinsic_dimension(_fake_trial, [50], seeds=1, reference=0.9, reference_trial=_fake_reference)
+
+
+def test_teacher_trials_give_loss_improvement():
+    from lowrank_lab.intrinsic import intrinsic_dimension
+    from lowrank_lab.intrinsic.trials import teacher_direct_trial, teacher_subspace_trial
+
+    res = intrinsic_dimension(teacher_subspace_trial, [5, 150], seeds=2, config={"steps": 60, "hidden": 8},
+                              thresholds="loss_improvement", initial="initial_loss",
+                              reference_trial=teacher_direct_trial, reference_config={"steps": 60, "hidden": 8},
+                              n_resamples=100)
+    curve = res["loss_improvement"].curve.set_index("d")["mean"]
+    assert curve[150] > curve[5]
