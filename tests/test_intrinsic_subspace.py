@@ -232,3 +232,15 @@ def test_teacher_trials_give_loss_improvement():
                               n_resamples=100)
     curve = res["loss_improvement"].curve.set_index("d")["mean"]
     assert curve[150] > curve[5]
+
+
+def test_pretrained_family_trial_shares_start_and_pretraining_changes_trunk():
+    from lowrank_lab.intrinsic.trials import pretrained_family_direct_trial, pretrained_family_trial
+
+    a = pretrained_family_trial(16, 0, width=8, pretrain_steps=0, steps=20)
+    b = pretrained_family_trial(16, 0, width=8, pretrain_steps=0, steps=20, method="said")
+    ref = pretrained_family_direct_trial(0, width=8, pretrain_steps=0, steps=20, method="did", lr=0.05)
+    assert a["initial_loss"] == pytest.approx(b["initial_loss"]) == pytest.approx(ref["initial_loss"])
+    assert a["D"] == ref["num_params"] == 16 * 8 + 8 + 8 * 4 + 4 and a["num_params"] == 16
+    pre = pretrained_family_trial(16, 0, width=8, pretrain_steps=30, steps=20)
+    assert pre["initial_loss"] != pytest.approx(a["initial_loss"])
