@@ -39,7 +39,7 @@ from .problems import li_toy_problem
 from .projections import PROJECTIONS, make_projection
 from .subspace import accuracy, classification_task, said_adapter, subspace_adapter
 
-__all__ = ["METHODS", "digits_direct_trial", "digits_subspace_trial", "pretrained_family_direct_trial",
+__all__ = ["BRIDGE_ADAPTERS", "METHODS", "digits_adapter_trial", "digits_direct_trial", "digits_subspace_trial", "pretrained_family_direct_trial",
            "pretrained_family_trial", "teacher_direct_trial", "teacher_subspace_trial", "toy_subspace_trial"]
 
 #: Subspace parameterizations of the adapter-lab trials.
@@ -417,3 +417,53 @@ def pretrained_family_direct_trial(seed: int, **config) -> dict:
     """
     config = {k: v for k, v in config.items() if k not in ("method", "projection", "lr")}
     return pretrained_family_trial(None, seed, **config)
+
+
+#: Adapters of study F placed on the d axis (H-6), with the learning-rate centres of notebook 06.
+BRIDGE_ADAPTERS = {"vera": 0.1, "nola": 0.1, "randlora": 0.01}
+
+
+def digits_adapter_trial(
+    seed: int,
+    *,
+    method: str = "vera",
+    size: int = 16,
+    hidden: int = 128,
+    steps: int = 300,
+    lr: float | None = None,
+    activation: str = "relu",
+    data_seed: int = 0,
+) -> dict:
+    """Train the digits MLP through a random-basis adapter of study F (H-6): performance against trainable parameters.
+
+    The model, data and ``theta_0`` of :func:`digits_subspace_trial` at this seed; the
+    adapter acts on both weight matrices (biases frozen): ``vera(size)``,
+    ``nola(4, size // 2, size - size // 2)`` (``size`` basis coefficients per matrix,
+    LoRA rank 4) or ``randlora(size)``, the configurations of notebook 06.  Full-batch
+    Adam at ``lr`` (default: notebook 06's centre for the method, not re-tuned here).
+    ``num_params`` is the adapter's trainable count, to be placed on the same axis as
+    the subspace dimension ``d``.
+
+    Examples
+    --------
+    >>> row = digits_adapter_trial(0, method="vera", size=4, hidden=16, steps=30)
+    >>> row["num_params"] == 16 + 4 + 10 + 4
+    True
+    """
+    from ..adapters import nola, randlora, vera  # noqa: PLC0415 - only this trial needs them
+
+    check_choice(method, "method", tuple(BRIDGE_ADAPTERS))
+    size = check_int(size, "size", low=1)
+    steps = check_int(steps, "steps", low=1)
+    lr = BRIDGE_ADAPTERS[method] if lr is None else check_float(lr, "lr", low=0.0, low_inclusive=False)
+    t0 = time.perf_counter()
+    model, task, streams = _digits_setup(seed, hidden, False, data_seed, activation)
+    if method == "vera":
+        adapter = vera(size, projection_seed=seed)
+    elif method == "nola":
+        adapter = nola(4, max(1, size // 2), max(1, size - size // 2))
+    else:
+        adapter = randlora(size, projection_seed=seed)
+    res = finetune(model, task, adapter, adam(lr), steps=steps, rng=streams.projection, diagnostics="none",
+                   record_every=steps)
+    return _classification_row(model, task, res, False, t0)
