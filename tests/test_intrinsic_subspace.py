@@ -244,3 +244,14 @@ def test_pretrained_family_trial_shares_start_and_pretraining_changes_trunk():
     assert a["D"] == ref["num_params"] == 16 * 8 + 8 + 8 * 4 + 4 and a["num_params"] == 16
     pre = pretrained_family_trial(16, 0, width=8, pretrain_steps=30, steps=20)
     assert pre["initial_loss"] != pytest.approx(a["initial_loss"])
+
+
+def test_digits_adapter_trial_counts_the_adapter_budget():
+    from lowrank_lab.intrinsic.trials import digits_adapter_trial, digits_direct_trial
+
+    row = digits_adapter_trial(0, method="nola", size=6, hidden=8, steps=10)
+    assert row["num_params"] == 2 * 6  # NOLA: size basis coefficients per weight matrix
+    direct = digits_direct_trial(0, hidden=8, steps=10)
+    assert row["initial_loss"] == pytest.approx(direct["initial_loss"], rel=1e-12)  # same theta_0
+    with pytest.raises(ValueError, match="method"):
+        digits_adapter_trial(0, method="lora")
