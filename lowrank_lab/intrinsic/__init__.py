@@ -17,6 +17,10 @@ Two notions, kept apart (Li et al., 2018; Facco et al., 2017; Levina and Bickel,
 ``landscape``
     Subspace training on the iteration driver, ``d_int`` with both threshold rules
     and a bootstrap over seeds, and the ``intrinsic_dimension`` sweep.
+``subspace``
+    Subspace training of the adapter lab's models through ``finetune``: the DID
+    adapter (``theta = theta_0 + P z``) and the SAID adapter (one trainable scale per
+    tensor), and classification data as an adapter-lab task.
 ``trials``
     Module-level trial functions for sweeps.
 ``estimators``
@@ -29,7 +33,7 @@ The seat of the lab (see ``docs/architecture.md``); it may import the adapter la
 ``docs/intrinsic.md``.
 """
 
-from . import estimators, landscape, manifolds, problems, projections, trials
+from . import estimators, landscape, manifolds, problems, projections, subspace, trials
 from .estimators import DimensionEstimate, local_pca, mle, participation_ratio, twonn
 from .landscape import (
     DintResult,
@@ -52,6 +56,7 @@ from .projections import (
     make_projection,
     sparse_projection,
 )
+from .subspace import accuracy, classification_task, said_adapter, subspace_adapter
 
 __all__ = [
     "MANIFOLDS",
@@ -65,6 +70,8 @@ __all__ = [
     "ManifoldSample",
     "ParameterLayout",
     "SparseProjection",
+    "accuracy",
+    "classification_task",
     "d_int",
     "dense_projection",
     "estimators",
@@ -80,8 +87,11 @@ __all__ = [
     "participation_ratio",
     "problems",
     "projections",
+    "said_adapter",
     "sample_manifold",
     "sparse_projection",
+    "subspace",
+    "subspace_adapter",
     "train_subspace",
     "trials",
     "twonn",

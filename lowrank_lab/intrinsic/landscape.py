@@ -325,10 +325,13 @@ class IntrinsicDimensionResult:
         One row per (``d``, seed): the trial's outputs (plus ``status`` / ``error``).
     estimates : dict
         Rule -> :class:`DintResult`.
+    reference : pandas.DataFrame or None
+        One row per seed of ``reference_trial`` (direct training), when given.
     """
 
     table: pd.DataFrame = field(repr=False)
     estimates: dict
+    reference: pd.DataFrame | None = field(default=None, repr=False)
 
     def __getitem__(self, threshold: str) -> DintResult:
         return self.estimates[threshold]
@@ -346,6 +349,8 @@ def intrinsic_dimension(
     reference: Any = None,
     initial: str | float | None = None,
     full: float | None = None,
+    reference_trial: Callable[..., Mapping[str, Any]] | None = None,
+    reference_config: Mapping[str, Any] | None = None,
     name: str = "intrinsic_dimension",
     cache_dir: Any = False,
     cache_version: int | str = 0,
@@ -377,6 +382,17 @@ def intrinsic_dimension(
         Rules to evaluate (see :func:`d_int`).
     level, value, reference, initial, full, ci, n_resamples
         Passed to :func:`d_int`.
+    reference_trial : callable, optional
+        ``reference_trial(seed, **reference_config) -> dict``: direct training of all
+        parameters from the same ``theta_0`` (e.g.
+        :func:`lowrank_lab.intrinsic.trials.digits_direct_trial`), run once per seed
+        through ``run_sweep``.  It then supplies what ``reference`` and ``full`` would:
+        the per-seed ``value`` column (default ``"accuracy"``) as the relative rule's
+        reference (resampled with the seeds in the bootstrap), and the seed mean of
+        its ``"loss"`` as ``L_full`` of the loss-improvement rule.  Exclusive with
+        ``reference=`` and ``full=``.
+    reference_config : mapping, optional
+        Keyword arguments of ``reference_trial`` (default: ``config``).
     name, cache_dir, cache_version, executor, n_workers, progress
         Passed to :func:`lowrank_lab.experiments.run_sweep` (``cache_dir=False``:
         no cache, the default).
@@ -406,6 +422,24 @@ def intrinsic_dimension(
     table = run_sweep(name, grid, trial, seeds=seeds, executor=executor, n_workers=n_workers,
                       cache_dir=cache_dir, cache_version=cache_version, progress=progress)
     ok = table[table["status"] == "ok"] if "status" in table.columns else table
+    ref_table = None
+    if reference_trial is not None:
+        if reference is not None or full is not None:
+            raise ValueError("give either reference_trial= or reference= / full=, not both")
+        ref_config = dict(config if reference_config is None else reference_config)
+        ref_table = run_sweep(f"{name}_reference", [ref_config] if ref_config else [{}], reference_trial,
+                              seeds=seeds, executor=executor, n_workers=n_workers, cache_dir=cache_dir,
+                              cache_version=cache_version, progress=progress)
+        if "status" in ref_table.columns and (ref_table["status"] != "ok").any():
+            raise RuntimeError(f"reference_trial failed for seeds {list(ref_table.loc[ref_table['status'] != 'ok', 'seed'])}")
+        ref_ok = ref_table.sort_values("seed")
+        run_seeds = sorted(ok["seed"].unique())
+        if list(ref_ok["seed"]) != run_seeds:
+            raise RuntimeError(f"reference seeds {list(ref_ok['seed'])} differ from the sweep's {run_seeds}")
+        if "relative" in thresholds:
+            reference = ref_ok[value or "accuracy"].to_numpy(dtype=float)
+        if "loss_improvement" in thresholds:
+            full = float(ref_ok["loss"].mean())
     estimates = {}
     for rule in thresholds:
         estimates[rule] = d_int(
@@ -415,5 +449,5 @@ def intrinsic_dimension(
             full=full if rule == "loss_improvement" else None,
             ci=ci, n_resamples=n_resamples,
         )
-    return IntrinsicDimensionResult(table, estimates)
+    return IntrinsicDimensionResult(table, estimates, ref_table)
 
