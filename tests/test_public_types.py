@@ -228,6 +228,12 @@ CASES = {
     "plotting.annotate_slope": (lambda: dict(ax=_ax(), x=np.arange(1.0, 5.0), y=np.arange(1.0, 5.0), text="s"),
                                 ["x", "y"]),
     "plotting.plot_band": (lambda: dict(ax=_ax(), frame=_frame(), x="g", y="v"), ["frame"]),
+    # issue 10 (rigor of notebooks 00-02)
+    "analysis.spread_ratio": (lambda: dict(groups=[np.ones(3), 2 * np.ones(3)]), ["groups"]),
+    "analysis.proportional_constant": (lambda: dict(x=np.ones(3), y=np.ones(3)), ["x", "y"]),
+    "plotting.plot_success": (lambda: dict(ax=_ax(), frame=_frame().assign(ok=[0, 1, 1, 1]), x="g",
+                                                   success="ok"), ["frame"]),
+    "plotting.mark_diverged": (lambda: dict(ax=_ax(), x=np.ones(2)), ["x"]),
 }
 
 #: Public callables without an array argument (or containers that do not validate), with the reason.
@@ -313,6 +319,9 @@ NO_ARRAY_ARGUMENTS = {
     "iteration.iterate": "an arbitrary initial state and callables",
     "iteration.progress_bar": "counts",
     "iteration.quiet_overflow": "no arguments",
+    # issue 10 (rigor of notebooks 00-02)
+    "analysis.format_ci": "scalars",
+    "analysis.verdict_table": "a list of mappings (tests/test_analysis_curves.py)",
 }
 
 #: (name, parameter) slips in files being rewritten (the solvers' port onto the iteration

@@ -583,3 +583,11 @@ def verdict(ok: bool) -> str:
     ('REPRODUCED', 'NOT reproduced')
     """
     return "REPRODUCED" if bool(ok) else "NOT reproduced"
+
+
+# --------------------------------------------------------------------------- #
+# comparisons of curves and verdict tables (issue 10): analysis/_curves.py
+# --------------------------------------------------------------------------- #
+from ._curves import format_ci, proportional_constant, spread_ratio, verdict_table  # noqa: E402
+
+__all__ += ["format_ci", "proportional_constant", "spread_ratio", "verdict_table"]

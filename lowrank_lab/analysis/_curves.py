@@ -1,0 +1,157 @@
+"""Comparisons of curves over seeds and the verdict table of a notebook (issue 10).
+
+* :func:`spread_ratio` -- how far apart the seed-medians of several groups are
+  (``max / min`` of the group medians), with a bootstrap CI that resamples the seeds
+  of every group: the statistic behind "the curves for different widths coincide".
+* :func:`proportional_constant` -- the constant ``c`` of ``y = c x`` fitted as the
+  median of ``y / x`` over seeds, with its bootstrap CI (rate = c alpha^2).
+* :func:`format_ci` -- ``"1.23 [1.10, 1.41]"``.
+* :func:`verdict_table` -- one row per claim: claim, statistic, estimate with its CI,
+  the pre-set threshold and the verdict word of :func:`verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_float, check_int, check_numbers
+
+__all__ = ["format_ci", "proportional_constant", "spread_ratio", "verdict_table"]
+
+
+def spread_ratio(
+    groups: Sequence[Any],
+    *,
+    statistic: str = "median",
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = 0,
+) -> tuple[float, float, float]:
+    """``(ratio, low, high)``: the largest over the smallest group center, with a bootstrap CI.
+
+    Each element of ``groups`` holds one group's values over seeds (positive numbers,
+    e.g. final errors or iteration counts).  The center of a group is its median (or
+    mean); the ratio ``max_g center_g / min_g center_g`` is ``>= 1`` and equals 1 when
+    the groups coincide.  The percentile bootstrap resamples the seeds of every group
+    independently.  Non-finite values are dropped; a group left empty gives NaN.
+
+    Examples
+    --------
+    >>> ratio, low, high = spread_ratio([[1.0, 1.1, 0.9], [2.0, 2.2, 1.8]])
+    >>> round(ratio, 6), low <= ratio <= high
+    (2.0, True)
+    """
+    if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, Sequence) or len(groups) < 2:
+        raise TypeError(f"groups must be a sequence of at least 2 arrays of values, got {type(groups).__name__}")
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
+    level = check_float(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    arrays = []
+    for i, g in enumerate(groups):
+        x = check_numbers(g, f"groups[{i}]").ravel()
+        x = x[np.isfinite(x)]
+        if np.any(x <= 0):
+            raise ValueError(f"groups[{i}] must hold positive values, got min {x.min():g}")
+        if x.size == 0:
+            return math.nan, math.nan, math.nan
+        arrays.append(x)
+    fn = np.median if statistic == "median" else np.mean
+    centers = np.array([fn(x) for x in arrays])
+    ratio = float(centers.max() / centers.min())
+    gen = np.random.default_rng(rng)
+    boot = np.empty((n_resamples, len(arrays)))
+    for j, x in enumerate(arrays):
+        boot[:, j] = fn(x[gen.integers(0, x.size, size=(n_resamples, x.size))], axis=1)
+    ratios = boot.max(axis=1) / boot.min(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(ratios, [alpha, 1.0 - alpha])
+    return ratio, float(min(low, ratio)), float(max(high, ratio))
+
+
+def proportional_constant(
+    x: Any, y: Any, *, level: float = 0.95, n_resamples: int = 2000, rng: Any = 0
+) -> tuple[float, float, float]:
+    """``(c, low, high)``: the constant of ``y = c x`` as the median of ``y / x``, with its bootstrap CI.
+
+    Used for "the rate is proportional to alpha^2": ``x = alpha^2`` and ``y`` the
+    per-seed rates.  Pairs with a non-finite value or ``x == 0`` are dropped.
+
+    Examples
+    --------
+    >>> c, low, high = proportional_constant([1.0, 2.0, 4.0], [0.5, 1.0, 2.0])
+    >>> c, low, high
+    (0.5, 0.5, 0.5)
+    """
+    x = check_numbers(x, "x").ravel()
+    y = check_numbers(y, "y").ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be paired (equal length), got {x.size} and {y.size}")
+    ok = np.isfinite(x) & np.isfinite(y) & (x != 0)
+    from . import bootstrap_ci  # noqa: PLC0415  (the package's own bootstrap)
+
+    return bootstrap_ci(y[ok] / x[ok], "median", level=level, n_resamples=n_resamples, rng=rng)
+
+
+def format_ci(estimate: float, low: float | None = None, high: float | None = None, *, digits: int = 3) -> str:
+    """``"estimate [low, high]"`` with ``digits`` significant digits (just the estimate without a CI).
+
+    Examples
+    --------
+    >>> format_ci(1.2345, 1.1, 1.41)
+    '1.23 [1.1, 1.41]'
+    >>> format_ci(2e-7)
+    '2e-07'
+    """
+    digits = check_int(digits, "digits", low=1)
+
+    def f(v: Any) -> str:
+        return "nan" if v is None or not np.isfinite(v) else f"{float(v):.{digits}g}"
+
+    if low is None and high is None:
+        return f(estimate)
+    return f"{f(estimate)} [{f(low)}, {f(high)}]"
+
+
+_COLUMNS = ("claim", "statistic", "estimate [95% CI]", "threshold (pre-set)", "verdict")
+
+
+def verdict_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The verdict table of a notebook: one row per claim.
+
+    Each row is a mapping with the keys ``claim``, ``statistic`` (what is measured),
+    ``estimate`` (a number, or a tuple ``(estimate, low, high)`` whose CI is printed),
+    ``threshold`` (the pre-set pass condition, as text), ``ok`` (bool: the statistic
+    passed) and optionally ``note``.  The verdict word comes from
+    :func:`lowrank_lab.analysis.verdict`.
+
+    Examples
+    --------
+    >>> t = verdict_table([{"claim": "rate is kappa-free", "statistic": "iteration ratio",
+    ...                     "estimate": (1.1, 1.0, 1.2), "threshold": "< 1.5", "ok": True}])
+    >>> t.iloc[0]["estimate [95% CI]"], t.iloc[0]["verdict"]
+    ('1.1 [1, 1.2]', 'REPRODUCED')
+    """
+    from . import verdict  # noqa: PLC0415
+
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence):
+        raise TypeError(f"rows must be a sequence of mappings, got {type(rows).__name__}")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"rows[{i}] must be a mapping, got {type(row).__name__}")
+        missing = [k for k in ("claim", "statistic", "estimate", "threshold", "ok") if k not in row]
+        if missing:
+            raise ValueError(f"rows[{i}] lacks the keys {missing}")
+        est = row["estimate"]
+        text = format_ci(*est) if isinstance(est, (tuple, list)) else (
+            est if isinstance(est, str) else format_ci(est))
+        out.append({"claim": str(row["claim"]), "statistic": str(row["statistic"]), "estimate [95% CI]": text,
+                    "threshold (pre-set)": str(row["threshold"]), "verdict": verdict(bool(row["ok"])),
+                    "note": str(row.get("note", ""))})
+    return pd.DataFrame(out, columns=[*_COLUMNS, "note"])
