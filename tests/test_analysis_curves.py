@@ -69,3 +69,27 @@ def test_format_ci_and_verdict_table():
         verdict_table("abc")
     with pytest.raises(TypeError, match=r"rows\[0\]"):
         verdict_table([1])
+
+
+def test_transition_ci_and_spread():
+    from lowrank_lab.analysis import transition_ci, transition_point, transition_spread
+
+    x = np.array([2.0, 4.0, 8.0, 16.0])
+    gen = np.random.default_rng(3)
+    probs = np.array([0.05, 0.3, 0.8, 1.0])
+    a = (gen.random((4, 20)) < probs[:, None]).astype(float)
+    est, low, high = transition_ci(x, a)
+    assert est == pytest.approx(transition_point(x, a.mean(axis=1)))
+    assert low <= est <= high and 2.0 <= low and high <= 16.0
+    # a group that switches on one grid step later: ratio about 2
+    b = np.vstack([np.zeros((1, 20)), a[:-1]])
+    ratio, rlow, rhigh = transition_spread(x, [a, b])
+    assert ratio == pytest.approx(transition_ci(x, b)[0] / est)
+    assert 1.0 <= rlow <= ratio <= rhigh
+    never = np.zeros((4, 20))
+    assert transition_ci(x, never)[0] == np.inf
+    assert transition_spread(x, [a, never])[0] == np.inf
+    with pytest.raises(ValueError, match="samples"):
+        transition_ci(x, np.zeros((3, 5)))
+    with pytest.raises(TypeError, match="groups"):
+        transition_spread(x, [a])

@@ -231,6 +231,10 @@ CASES = {
     # issue 10 (rigor of notebooks 00-02)
     "analysis.spread_ratio": (lambda: dict(groups=[np.ones(3), 2 * np.ones(3)]), ["groups"]),
     "analysis.proportional_constant": (lambda: dict(x=np.ones(3), y=np.ones(3)), ["x", "y"]),
+    "analysis.transition_ci": (lambda: dict(x=np.array([1.0, 2.0]), samples=np.array([[0, 1], [1, 1]])),
+                               ["x", "samples"]),
+    "analysis.transition_spread": (lambda: dict(x=np.array([1.0, 2.0]), groups=[np.array([[0, 1], [1, 1]])] * 2),
+                                   ["x", "groups"]),
     "plotting.plot_success": (lambda: dict(ax=_ax(), frame=_frame().assign(ok=[0, 1, 1, 1]), x="g",
                                                    success="ok"), ["frame"]),
     "plotting.mark_diverged": (lambda: dict(ax=_ax(), x=np.ones(2)), ["x"]),

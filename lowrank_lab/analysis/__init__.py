@@ -588,6 +588,14 @@ def verdict(ok: bool) -> str:
 # --------------------------------------------------------------------------- #
 # comparisons of curves and verdict tables (issue 10): analysis/_curves.py
 # --------------------------------------------------------------------------- #
-from ._curves import format_ci, proportional_constant, spread_ratio, verdict_table  # noqa: E402
+from ._curves import (  # noqa: E402
+    format_ci,
+    proportional_constant,
+    spread_ratio,
+    transition_ci,
+    transition_spread,
+    verdict_table,
+)
 
-__all__ += ["format_ci", "proportional_constant", "spread_ratio", "verdict_table"]
+__all__ += ["format_ci", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
+            "verdict_table"]

@@ -21,7 +21,8 @@ import pandas as pd
 
 from .._validation import check_float, check_int, check_numbers
 
-__all__ = ["format_ci", "proportional_constant", "spread_ratio", "verdict_table"]
+__all__ = ["format_ci", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
+           "verdict_table"]
 
 
 def spread_ratio(
@@ -96,6 +97,114 @@ def proportional_constant(
     from . import bootstrap_ci  # noqa: PLC0415  (the package's own bootstrap)
 
     return bootstrap_ci(y[ok] / x[ok], "median", level=level, n_resamples=n_resamples, rng=rng)
+
+
+def _transition_boot(x: np.ndarray, samples: np.ndarray, level: float, log_x: bool, idx: np.ndarray) -> np.ndarray:
+    from . import transition_point  # noqa: PLC0415
+
+    means = np.nanmean(samples[:, idx], axis=2).T  # (n_resamples, n_x)
+    return np.array([transition_point(x, row, level=level, log_x=log_x) for row in means])
+
+
+def _check_samples(x: Any, samples: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x = check_numbers(x, "x").ravel()
+    s = check_numbers(samples, name)
+    if s.ndim != 2 or s.shape[0] != x.size or s.shape[1] < 1:
+        raise ValueError(f"{name} must be 2-D (len(x)={x.size}, n_seeds >= 1), got shape {s.shape}")
+    return x, s
+
+
+def transition_ci(
+    x: Any,
+    samples: Any,
+    *,
+    level: float = 0.5,
+    log_x: bool = True,
+    ci: float = 0.95,
+    n_resamples: int = 1000,
+    rng: Any = 0,
+) -> tuple[float, float, float]:
+    """``(x50, low, high)``: where the success probability crosses ``level``, with a bootstrap CI over seeds.
+
+    ``samples`` is ``(len(x), n_seeds)`` of 0/1 outcomes (NaN for a missing trial);
+    the estimate is :func:`lowrank_lab.analysis.transition_point` of the seed means,
+    and the percentile bootstrap resamples the seeds (columns), the same seeds at
+    every ``x`` (paired design).  Resamples that never reach ``level`` count as
+    ``+inf`` (the upper bound is then ``inf``).
+
+    Examples
+    --------
+    >>> x = [1, 2, 4, 8]
+    >>> samples = [[0] * 10, [0] * 8 + [1] * 2, [0] * 2 + [1] * 8, [1] * 10]
+    >>> est, low, high = transition_ci(x, samples)
+    >>> round(est, 3), low <= est <= high
+    (2.828, True)
+    """
+    from . import transition_point  # noqa: PLC0415
+
+    x, s = _check_samples(x, samples, "samples")
+    ci = check_float(ci, "ci", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    est = transition_point(x, np.nanmean(s, axis=1), level=level, log_x=log_x)
+    est = math.inf if math.isnan(est) else est
+    gen = np.random.default_rng(rng)
+    idx = gen.integers(0, s.shape[1], size=(n_resamples, s.shape[1]))
+    boot = _transition_boot(x, s, level, log_x, idx)
+    boot = np.where(np.isnan(boot), np.inf, boot)
+    alpha = (1.0 - ci) / 2.0
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha], method="inverted_cdf")
+    return float(est), float(min(low, est)), float(max(high, est))
+
+
+def transition_spread(
+    x: Any,
+    groups: Sequence[Any],
+    *,
+    level: float = 0.5,
+    log_x: bool = True,
+    ci: float = 0.95,
+    n_resamples: int = 1000,
+    rng: Any = 0,
+) -> tuple[float, float, float]:
+    """``(ratio, low, high)``: largest over smallest transition point among groups, with a bootstrap CI.
+
+    Each group is a ``(len(x), n_seeds)`` array of 0/1 outcomes (e.g. one per model
+    width); the transition of each is that of :func:`transition_ci`, and the bootstrap
+    resamples the seeds of every group independently.  1 means the success curves
+    switch on at the same ``x``; ``inf`` when a group never reaches ``level``.
+
+    Examples
+    --------
+    >>> x = [1, 2, 4, 8]
+    >>> a = [[0] * 10, [0] * 8 + [1] * 2, [0] * 2 + [1] * 8, [1] * 10]
+    >>> ratio, low, high = transition_spread(x, [a, a])
+    >>> ratio, low
+    (1.0, 1.0)
+    """
+    from . import transition_point  # noqa: PLC0415
+
+    if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, Sequence) or len(groups) < 2:
+        raise TypeError(f"groups must be a sequence of at least 2 arrays of outcomes, got {type(groups).__name__}")
+    ci = check_float(ci, "ci", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    checked = [_check_samples(x, g, f"groups[{i}]") for i, g in enumerate(groups)]
+    x = checked[0][0]
+    gen = np.random.default_rng(rng)
+    points, boots = [], []
+    for _, s in checked:
+        p = transition_point(x, np.nanmean(s, axis=1), level=level, log_x=log_x)
+        points.append(math.inf if math.isnan(p) else p)
+        idx = gen.integers(0, s.shape[1], size=(n_resamples, s.shape[1]))
+        b = _transition_boot(x, s, level, log_x, idx)
+        boots.append(np.where(np.isnan(b), np.inf, b))
+    points_arr, boot = np.array(points), np.stack(boots, axis=1)
+    with np.errstate(invalid="ignore"):
+        ratio = float(points_arr.max() / points_arr.min())
+        ratios = boot.max(axis=1) / boot.min(axis=1)
+    ratios = np.where(np.isnan(ratios), np.inf, ratios)
+    alpha = (1.0 - ci) / 2.0
+    low, high = np.quantile(ratios, [alpha, 1.0 - alpha], method="inverted_cdf")
+    return ratio, float(min(low, ratio)), float(max(high, ratio))
 
 
 def format_ci(estimate: float, low: float | None = None, high: float | None = None, *, digits: int = 3) -> str:
