@@ -93,3 +93,17 @@ def test_transition_ci_and_spread():
         transition_ci(x, np.zeros((3, 5)))
     with pytest.raises(TypeError, match="groups"):
         transition_spread(x, [a])
+
+
+def test_power_law_exponent():
+    from lowrank_lab.analysis import power_law_exponent
+
+    gen = np.random.default_rng(2)
+    x = np.repeat([0.01, 0.04, 0.16, 0.64], 10)
+    y = 0.013 * x * np.exp(gen.normal(0, 0.5, x.size))
+    b, low, high = power_law_exponent(x, y)
+    assert b == pytest.approx(np.polyfit(np.log(x), np.log(y), 1)[0])
+    assert low < 1.0 < high and high - low < 0.5
+    assert all(math.isnan(v) for v in power_law_exponent([1.0, 1.0], [1.0, 2.0]))
+    with pytest.raises(ValueError, match="paired"):
+        power_law_exponent([1.0, 2.0], [1.0])

@@ -231,6 +231,9 @@ CASES = {
     # issue 10 (rigor of notebooks 00-02)
     "analysis.spread_ratio": (lambda: dict(groups=[np.ones(3), 2 * np.ones(3)]), ["groups"]),
     "analysis.proportional_constant": (lambda: dict(x=np.ones(3), y=np.ones(3)), ["x", "y"]),
+    "spectral.randomized_svd_error_bound": (lambda: dict(W=np.arange(10.0, 0.0, -1.0), rank=2, oversampling=2),
+                                            ["W"]),
+    "analysis.power_law_exponent": (lambda: dict(x=np.arange(1.0, 4.0), y=np.arange(1.0, 4.0)), ["x", "y"]),
     "analysis.transition_ci": (lambda: dict(x=np.array([1.0, 2.0]), samples=np.array([[0, 1], [1, 1]])),
                                ["x", "samples"]),
     "analysis.transition_spread": (lambda: dict(x=np.array([1.0, 2.0]), groups=[np.array([[0, 1], [1, 1]])] * 2),

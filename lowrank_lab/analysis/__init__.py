@@ -590,6 +590,7 @@ def verdict(ok: bool) -> str:
 # --------------------------------------------------------------------------- #
 from ._curves import (  # noqa: E402
     format_ci,
+    power_law_exponent,
     proportional_constant,
     spread_ratio,
     transition_ci,
@@ -597,5 +598,5 @@ from ._curves import (  # noqa: E402
     verdict_table,
 )
 
-__all__ += ["format_ci", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
+__all__ += ["format_ci", "power_law_exponent", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
             "verdict_table"]

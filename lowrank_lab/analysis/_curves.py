@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._validation import check_float, check_int, check_numbers
 
-__all__ = ["format_ci", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
+__all__ = ["format_ci", "power_law_exponent", "proportional_constant", "spread_ratio", "transition_ci", "transition_spread",
            "verdict_table"]
 
 
@@ -205,6 +205,44 @@ def transition_spread(
     alpha = (1.0 - ci) / 2.0
     low, high = np.quantile(ratios, [alpha, 1.0 - alpha], method="inverted_cdf")
     return ratio, float(min(low, ratio)), float(max(high, ratio))
+
+
+def power_law_exponent(
+    x: Any, y: Any, *, level: float = 0.95, n_resamples: int = 2000, rng: Any = 0
+) -> tuple[float, float, float]:
+    """``(b, low, high)``: the exponent of ``y = c x^b`` by least squares on logs, with a bootstrap CI.
+
+    ``x`` and ``y`` are paired samples (e.g. one per seed and grid value).  The
+    bootstrap resamples the pairs *within* each distinct value of ``x`` (stratified, so
+    every resample keeps the design's grid).  Pairs with a non-positive or non-finite
+    value are dropped; NaN with fewer than two distinct ``x``.
+
+    Examples
+    --------
+    >>> b, low, high = power_law_exponent([1, 1, 2, 2, 4, 4], [1.0, 1.2, 2.0, 2.4, 4.0, 4.8])
+    >>> round(b, 6), low <= b <= high
+    (1.0, True)
+    """
+    x = check_numbers(x, "x").ravel()
+    y = check_numbers(y, "y").ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be paired (equal length), got {x.size} and {y.size}")
+    level = check_float(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_resamples = check_int(n_resamples, "n_resamples", low=1)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    lx, ly = np.log(x[ok]), np.log(y[ok])
+    if np.unique(lx).size < 2:
+        return math.nan, math.nan, math.nan
+    b = float(np.polyfit(lx, ly, 1)[0])
+    gen = np.random.default_rng(rng)
+    strata = [np.flatnonzero(lx == v) for v in np.unique(lx)]
+    idx = np.concatenate([s[gen.integers(0, s.size, size=(n_resamples, s.size))] for s in strata], axis=1)
+    bx, by = lx[idx], ly[idx]
+    bx_c = bx - bx.mean(axis=1, keepdims=True)
+    slopes = (bx_c * (by - by.mean(axis=1, keepdims=True))).sum(axis=1) / (bx_c * bx_c).sum(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(slopes, [alpha, 1.0 - alpha])
+    return b, float(min(low, b)), float(max(high, b))
 
 
 def format_ci(estimate: float, low: float | None = None, high: float | None = None, *, digits: int = 3) -> str:

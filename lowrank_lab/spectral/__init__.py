@@ -127,3 +127,8 @@ __all__ = [
     "welore_ranks",
     "WeLoreSelection",
 ]
+
+# issue 10: Halko, Martinsson & Tropp's expected-error bound of the randomized range finder
+from ._sketch_bounds import randomized_svd_error_bound  # noqa: E402
+
+__all__ += ["randomized_svd_error_bound"]
