@@ -151,6 +151,12 @@ def caption(name, text):
     display(Markdown(f"*Figure (`figures/{name}.png`).* {text}"))
 
 
+def tex(a):
+    """alpha for a mathtext label: 10^{-6} for powers of ten, else the plain number."""
+    k = np.log10(a)
+    return f"10^{{{int(round(k))}}}" if abs(k - round(k)) < 1e-9 and a < 0.05 else f"{a:g}"
+
+
 def e(v):
     return "diverged" if not np.isfinite(v) else (f"{v:.1e}" if (abs(v) < 1e-2 or abs(v) >= 1e4) and v != 0
                                                   else f"{v:.3g}")
@@ -319,7 +325,7 @@ for ax, par in zip(axes, ("symmetric", "asymmetric")):
     eta = ETA_FULL[par]
     for k, a in enumerate(PLATEAU_ALPHAS):
         sub = plat[(plat["parameterization"] == par) & (plat["init_scale"] == a) & (plat["iteration"] > 0)]
-        plot_band(ax, sub, "iteration", "relative_error", color=PALETTE[k], label=rf"$\alpha = {a:g}$")
+        plot_band(ax, sub, "iteration", "relative_error", color=PALETTE[k], label=rf"$\alpha = {tex(a)}$")
         for sigma in (1.0, 0.5):
             t_pred = np.log(sigma * N_FULL / (a**2 * 4)) / (2 * eta * sigma)
             predicted[(par, a, sigma)] = t_pred
@@ -339,6 +345,9 @@ fig.tight_layout()
 savefig(fig, "01_plateau")
 plt.show()
 measured = pd.DataFrame(measured)
+plat_last = plat.sort_values("iteration").groupby(["parameterization", "init_scale", "seed"]).tail(1)
+plat_expo = {par: analysis.power_law_exponent(g["init_scale"], g["relative_error"])
+             for par, g in plat_last.groupby("parameterization")}
 measured["ratio"] = measured["t_measured"] / measured["t_predicted"]
 plateau_ratio = analysis.bootstrap_ci(measured["ratio"], "median")
 # the plateau grows like log(1/alpha): slope of t_measured on ln(1/alpha) per seed, prediction 1/(eta sigma_1)
@@ -357,8 +366,13 @@ caption("01_plateau",
         + ", ".join(f"{'XXᵀ' if p == 'symmetric' else 'FGᵀ'} {analysis.format_ci(*v, digits=3)}" for p, v in pl_slopes.items())
         + f" steps per unit of ln(1/α) (prediction 1/(ησ₁) = "
         + ", ".join(f"{1 / ETA_FULL[p]:.3g}" for p in pl_slopes) + f"); measured/predicted time "
-        f"{analysis.format_ci(*plateau_ratio, digits=2)} — then one drop per true direction (incremental learning); "
-        f"for FGᵀ the last phase, governed by the O(α²) imbalance, is the slow one.")
+        f"{analysis.format_ci(*plateau_ratio, digits=2)} — then one drop per true direction (incremental learning), "
+        f"and a second, long plateau at an error set by the spurious directions' initial size: the error at "
+        f"T = {T_PLATEAU} scales as α^b with b = "
+        + ", ".join(f"{analysis.format_ci(*v, digits=3)} ({'XXᵀ' if p == 'symmetric' else 'FGᵀ'})"
+                    for p, v in plat_expo.items())
+        + " (α² expected); leaving it takes ~1/(ηs₀²) steps for XXᵀ (the 1/t phase) and ~1/(cα²) for FGᵀ "
+        "(the linear phase of A-3), far beyond T at small α.")
 
 # %% [markdown]
 # ## A-2. X Xᵀ versus F Gᵀ on the same PSD problem, at every α (k = 4)
@@ -873,7 +887,8 @@ caption("01_overparameterized_scaledgd",
         f"with λ = {OVER_DAMPING:g}; steps tuned per method and κ. What to see: median final errors "
         + "; ".join(f"{name} κ = {k:g}: {e(ov_table.loc[(name, k), 'median_final_error'])}"
                     for name in METHODS for k in OVER_KAPPAS)
-        + f". ScaledGD(λ) against GD: mean log₁₀ ratio of final errors {analysis.format_ci(*paired, digits=3)} "
+        + f"; the step optimum is interior to its grid for {int(ov_best['interior'].sum())} of {len(ov_best)} "
+        f"(method, κ) pairs (GD's scores vary little across its grid). ScaledGD(λ) against GD: mean log₁₀ ratio of final errors {analysis.format_ci(*paired, digits=3)} "
         f"(negative: ScaledGD(λ) ends lower; {'significantly' if paired[2] < 0 else 'not significantly'} at 95 %). "
         f"Expected mechanism (heuristic): with a fixed λ the spurious directions shrink like s ← s(1 − ηs²/λ) once "
         f"s² ≪ λ, a 1/t law with a constant λ/η times smaller than GD's; Xu et al.'s guarantee is linear "
