@@ -116,7 +116,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from matplotlib.ticker import MaxNLocator
 
 from lowrank_lab import analysis, backend
 from lowrank_lab.analysis import crossover, iterations_to, late_phase_rate, loglog_slope
