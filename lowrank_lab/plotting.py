@@ -201,3 +201,78 @@ def annotate_slope(ax: Any, x: Any, y: Any, text: str, *, color: str | None = No
     if not (math.isfinite(x[i]) and math.isfinite(y[i])):
         return
     ax.annotate(text, (x[i], y[i]), textcoords="offset points", xytext=(6, 6), color=color, fontsize=8.5, **kwargs)
+
+
+# --------------------------------------------------------------------------- #
+# issue 10: success probabilities with Wilson bands, diverged runs drawn apart
+# --------------------------------------------------------------------------- #
+def plot_success(
+    ax: Any,
+    frame: pd.DataFrame,
+    x: str,
+    success: str,
+    *,
+    label: str | None = None,
+    color: str | None = None,
+    level: float = 0.95,
+    alpha: float = 0.18,
+    **line_kwargs: Any,
+) -> pd.DataFrame:
+    """Plot the success probability (mean of the 0/1 column ``success`` per ``x``) with its Wilson band.
+
+    The band is the Wilson score interval at ``level``
+    (:func:`lowrank_lab.analysis.wilson_interval`), which, unlike a +-1 s.e. band, does
+    not collapse at 0 and 1.  Returns the drawn table (``x, center, low, high, n``).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> df = pd.DataFrame({"m": [1, 1, 2, 2], "ok": [0, 0, 1, 1]})
+    >>> plot_success(ax, df, "m", "ok")["high"].round(3).tolist()
+    [0.658, 1.0]
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if success not in frame.columns:
+        raise KeyError(f"column {success!r} not in frame (columns: {list(frame.columns)})")
+    frame = frame.assign(**{success: frame[success].astype(float)})
+    summary = seed_summary(frame, x, success, spread="wilson", level=level)
+    (line,) = ax.plot(summary[x], summary["center"], label=label, color=color, **line_kwargs)
+    ax.fill_between(summary[x], summary["low"], summary["high"], color=line.get_color(), alpha=alpha, lw=0)
+    return summary
+
+
+def mark_diverged(
+    ax: Any,
+    x: Any,
+    *,
+    color: str | None = None,
+    label: str | None = "diverged",
+    y: float = 0.97,
+    marker: str = "x",
+    **kwargs: Any,
+) -> Any:
+    """Draw diverged runs as markers at the top edge of ``ax`` (``y`` in axes coordinates).
+
+    A diverged run has no final value to plot; drawing it at a fake data value
+    (e.g. 1e3) stretches the axis and reads as data.  The markers sit at the given
+    ``x`` data positions and at a fixed height of the axes, outside the data's scale.
+    Returns the scatter artist (None when ``x`` is empty).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> mark_diverged(ax, [0.3, 0.4]) is not None, mark_diverged(ax, []) is None
+    (True, True)
+    """
+    x = check_numbers(x, "x").ravel()
+    if x.size == 0:
+        return None
+    transform = mpl.transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    return ax.scatter(x, np.full(x.size, y), marker=marker, color=color, label=label, transform=transform,
+                      clip_on=False, zorder=5, **kwargs)
+
+
+__all__ += ["mark_diverged", "plot_success"]

@@ -234,6 +234,17 @@ CASES = {
     "plotting.annotate_slope": (lambda: dict(ax=_ax(), x=np.arange(1.0, 5.0), y=np.arange(1.0, 5.0), text="s"),
                                 ["x", "y"]),
     "plotting.plot_band": (lambda: dict(ax=_ax(), frame=_frame(), x="g", y="v"), ["frame"]),
+    # issue 10 (rigor of notebooks 00-02)
+    "analysis.spread_ratio": (lambda: dict(groups=[np.ones(3), 2 * np.ones(3)]), ["groups"]),
+    "analysis.proportional_constant": (lambda: dict(x=np.ones(3), y=np.ones(3)), ["x", "y"]),
+    "spectral.randomized_svd_error_bound": (lambda: dict(W=np.arange(10.0, 0.0, -1.0), rank=2, oversampling=2),
+                                            ["W"]),
+    "analysis.power_law_exponent": (lambda: dict(x=np.arange(1.0, 4.0), y=np.arange(1.0, 4.0)), ["x", "y"]),
+    "analysis.transition_spread": (lambda: dict(x=np.array([1.0, 2.0]), groups=[np.array([[0, 1], [1, 1]])] * 2),
+                                   ["x", "groups"]),
+    "plotting.plot_success": (lambda: dict(ax=_ax(), frame=_frame().assign(ok=[0, 1, 1, 1]), x="g",
+                                                   success="ok"), ["frame"]),
+    "plotting.mark_diverged": (lambda: dict(ax=_ax(), x=np.ones(2)), ["x"]),
 }
 
 #: Public callables without an array argument (or containers that do not validate), with the reason.
@@ -326,6 +337,7 @@ NO_ARRAY_ARGUMENTS = {
     "iteration.iterate": "an arbitrary initial state and callables",
     "iteration.progress_bar": "counts",
     "iteration.quiet_overflow": "no arguments",
+    # issue 10 (rigor of notebooks 00-02)
 }
 
 #: (name, parameter) slips in files being rewritten (the solvers' port onto the iteration

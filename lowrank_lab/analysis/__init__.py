@@ -586,8 +586,14 @@ def verdict(ok: bool) -> str:
 
 
 # --------------------------------------------------------------------------- #
-# appended (issue 10): transitions with a CI, and verdict tables
+# appended (issue 10): transitions with a CI, comparisons of curves, verdict tables
 # --------------------------------------------------------------------------- #
+from ._curves import (  # noqa: E402
+    power_law_exponent,
+    proportional_constant,
+    spread_ratio,
+    transition_spread,
+)
 from ._transitions import (  # noqa: E402
     TransitionEstimate,
     format_ci,
@@ -596,4 +602,5 @@ from ._transitions import (  # noqa: E402
     verdict_table,
 )
 
-__all__ += ["TransitionEstimate", "format_ci", "transition_ci", "transition_ratio_ci", "verdict_table"]
+__all__ += ["TransitionEstimate", "format_ci", "power_law_exponent", "proportional_constant", "spread_ratio",
+            "transition_ci", "transition_ratio_ci", "transition_spread", "verdict_table"]

@@ -249,8 +249,9 @@ def transition_ratio_ci(
     return point, float(low), float(high)
 
 
-def format_ci(estimate: float, low: float, high: float, *, digits: int = 3) -> str:
-    """An estimate with its interval, ``"1.23 [1.10, 1.41]"`` (``digits`` significant digits).
+def format_ci(estimate: float, low: float | None = None, high: float | None = None, *, digits: int = 3) -> str:
+    """An estimate with its interval, ``"1.23 [1.1, 1.41]"`` (``digits`` significant digits);
+    just the estimate when no interval is given.  ``inf`` prints as ``∞``, NaN as ``n/a``.
 
     Examples
     --------
@@ -258,15 +259,21 @@ def format_ci(estimate: float, low: float, high: float, *, digits: int = 3) -> s
     '1.23 [1.1, 1.41]'
     >>> format_ci(2.0, 1.5, float("inf"))
     '2 [1.5, ∞]'
+    >>> format_ci(2e-7)
+    '2e-07'
     """
-    def f(v: float) -> str:
-        v = float(v)
+    digits = check_int(digits, "digits", low=1)
+
+    def f(v: Any) -> str:
+        v = math.nan if v is None else float(v)
         if math.isnan(v):
             return "n/a"
         if math.isinf(v):
             return "∞" if v > 0 else "−∞"
         return f"{v:.{digits}g}"
 
+    if low is None and high is None:
+        return f(estimate)
     return f"{f(estimate)} [{f(low)}, {f(high)}]"
 
 
@@ -276,9 +283,10 @@ _COLUMNS = ("claim", "statistic", "estimate [95% CI]", "threshold (pre-set)", "v
 def verdict_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The verdict table of a notebook: one row per claim.
 
-    Each row is a mapping with the keys ``claim``, ``statistic``, ``estimate`` (a
-    string, e.g. from :func:`format_ci`), ``threshold`` (the pre-set criterion, as
-    text) and ``ok`` (bool); optional ``note``.  The verdict column is
+    Each row is a mapping with the keys ``claim``, ``statistic`` (what is measured),
+    ``estimate`` (text, a number, or a tuple ``(estimate, low, high)`` printed with
+    :func:`format_ci`), ``threshold`` (the pre-set pass condition, as text) and ``ok``
+    (bool: the statistic passed); optional ``note``.  The verdict column is
     :func:`lowrank_lab.analysis.verdict` of ``ok``.
 
     Examples
@@ -287,10 +295,13 @@ def verdict_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     ...                     "threshold": "< 2", "ok": True}])
     >>> list(t.columns), t.loc[0, "verdict"]
     (['claim', 'statistic', 'estimate [95% CI]', 'threshold (pre-set)', 'verdict', 'note'], 'REPRODUCED')
+    >>> verdict_table([{"claim": "rate is kappa-free", "statistic": "iteration ratio",
+    ...                 "estimate": (1.1, 1.0, 1.2), "threshold": "< 1.5", "ok": True}]).iloc[0, 2]
+    '1.1 [1, 1.2]'
     """
     from . import verdict  # noqa: PLC0415
 
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence):
         raise TypeError(f"rows must be a sequence of mappings, got {type(rows).__name__}")
     out = []
     for i, row in enumerate(rows):
@@ -299,7 +310,14 @@ def verdict_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         missing = [k for k in ("claim", "statistic", "estimate", "threshold", "ok") if k not in row]
         if missing:
             raise KeyError(f"rows[{i}] lacks {missing}")
-        out.append({"claim": str(row["claim"]), "statistic": str(row["statistic"]),
-                    "estimate [95% CI]": str(row["estimate"]), "threshold (pre-set)": str(row["threshold"]),
-                    "verdict": verdict(bool(row["ok"])), "note": str(row.get("note", ""))})
+        est = row["estimate"]
+        if isinstance(est, str):
+            text = est
+        elif isinstance(est, (tuple, list)):
+            text = format_ci(*est[:3])
+        else:
+            text = format_ci(est)
+        out.append({"claim": str(row["claim"]), "statistic": str(row["statistic"]), "estimate [95% CI]": text,
+                    "threshold (pre-set)": str(row["threshold"]), "verdict": verdict(bool(row["ok"])),
+                    "note": str(row.get("note", ""))})
     return pd.DataFrame(out, columns=[*_COLUMNS, "note"])

@@ -133,3 +133,8 @@ __all__ = [
     "tracy_widom_density",
     "tracy_widom_scaling",
 ]
+
+# issue 10: Halko, Martinsson & Tropp's expected-error bound of the randomized range finder
+from ._sketch_bounds import randomized_svd_error_bound  # noqa: E402
+
+__all__ += ["randomized_svd_error_bound"]
