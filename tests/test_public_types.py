@@ -102,6 +102,8 @@ CASES = {
     "analysis.first_reaching": (lambda: dict(x=np.arange(1.0, 5.0), samples=np.tile(np.linspace(0, 1, 4)[:, None], (1, 3)),
                                              level=0.5), ["x", "samples"]),
     "analysis.rank_correlation": (lambda: dict(x=np.arange(6.0), y=np.arange(6.0) ** 2), ["x", "y"]),
+    "linalg.first_distinct": (lambda: dict(candidates=np.array([1, 0]), offsets=np.array([0, 2]), counts=np.array([1]),
+                                              n_values=2), ["candidates", "offsets", "counts"]),
     "linalg.column_order": (lambda: dict(rows=np.array([0, 1]), cols=np.array([1, 0]), values=np.ones(2), n_cols=2),
                             ["rows", "cols", "values"]),
     "linalg.fwht": (lambda: dict(x=np.ones(8)), ["x"]),

@@ -74,6 +74,7 @@ from ._quantize import ROUNDINGS, Quantized, dequantize, quantize_minmax, stocha
 from ._segment import (
     column_order,
     csr_matmul,
+    first_distinct,
     rowwise_dot,
     sampled_dot,
     sampled_squared_error,
@@ -111,6 +112,7 @@ __all__ = [
     "dct",
     "dct_matrix",
     "dequantize",
+    "first_distinct",
     "fwht",
     "has_compiled_kernels",
     "idct",

@@ -22,7 +22,7 @@ import threading
 import warnings
 from typing import Any
 
-__all__ = ["column_order_kernel", "fwht_kernel", "numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel",
+__all__ = ["column_order_kernel", "column_scatter_kernels", "first_distinct_kernel", "fwht_kernel", "numba_enabled", "residual_norm2_kernel", "sampled_dot_kernel",
            "segment_cg_kernel", "segment_ls_kernel"]
 
 _LOCK = threading.Lock()
@@ -30,6 +30,8 @@ _KERNELS: Any = None
 _TRIED = False
 _FWHT: Any = None
 _FWHT_TRIED = False
+_SAMPLING: Any = None
+_SAMPLING_TRIED = False
 
 
 def numba_enabled() -> bool:
@@ -90,6 +92,36 @@ def column_order_kernel() -> Any:
     """The compiled counting-sort transpose of :func:`lowrank_lab.linalg.column_order`, or None."""
     kernels = _kernels()
     return None if kernels is None else kernels[4]
+
+
+def _sampling_kernels() -> Any:
+    """The sampling kernels (first distinct draws per segment, threaded column scatter), built on first use."""
+    global _SAMPLING, _SAMPLING_TRIED
+    if _disabled():
+        return None
+    with _LOCK:
+        if not _SAMPLING_TRIED:
+            _SAMPLING_TRIED = True
+            try:
+                _SAMPLING = _build_sampling()
+            except Exception as exc:  # pragma: no cover - a Numba that cannot handle this NumPy
+                warnings.warn(f"lowrank_lab: Numba sampling kernels unavailable ({type(exc).__name__}: {exc}); "
+                              "using the NumPy path", RuntimeWarning, stacklevel=3)
+                _SAMPLING = None
+    return _SAMPLING
+
+
+def first_distinct_kernel() -> Any:
+    """The compiled kernel of :func:`lowrank_lab.linalg.first_distinct`, or None."""
+    kernels = _sampling_kernels()
+    return None if kernels is None else kernels[0]
+
+
+def column_scatter_kernels() -> Any:
+    """``(column_counts, column_scatter)``: the two halves of the counting-sort transpose, for
+    threads that each scatter a range of columns; or None."""
+    kernels = _sampling_kernels()
+    return None if kernels is None else (kernels[1], kernels[2])
 
 
 def _kernels() -> Any:
@@ -342,6 +374,96 @@ def _build() -> Any:
             col_values[p] = values[t]
 
     return segment_ls, segment_cg, residual_norm2, sampled_dot, column_order
+
+
+def _build_sampling() -> Any:
+    """Integer kernels only (no floating-point reductions): exact, thread-count independent."""
+    import numpy as np  # noqa: PLC0415
+
+    jit = _jit_decorator({"nogil": True})
+    if jit is None:
+        return None
+
+    @jit
+    def first_distinct(cand, c_off, k, n, out, out_off, short, lo, hi):  # pragma: no cover - compiled
+        """For segments ``lo <= i < hi``: the first ``k[i]`` distinct values of
+        ``cand[c_off[i]:c_off[i+1]]`` in draw order, sorted, into ``out[out_off[i]:...]``;
+        ``short[i]`` gets how many were missing.  A bitmap of ``n`` flags finds repeats; an
+        LSD radix sort (8-bit digits) orders each segment (5x faster than quicksort at
+        500 values per segment)."""
+        seen = np.zeros(n, dtype=np.bool_)
+        widest = 0
+        for i in range(lo, hi):
+            widest = max(widest, k[i])
+        tmp = np.empty(widest, dtype=np.int64)
+        count = np.zeros(257, dtype=np.int64)
+        passes = 1
+        while (1 << (8 * passes)) < n:
+            passes += 1
+        for i in range(lo, hi):
+            need = k[i]
+            w = out_off[i]
+            got = 0
+            for t in range(c_off[i], c_off[i + 1]):
+                if got == need:
+                    break
+                j = cand[t]
+                if not seen[j]:
+                    seen[j] = True
+                    out[w + got] = j
+                    got += 1
+            short[i] = need - got
+            for t in range(got):
+                seen[out[w + t]] = False
+            if got < 64:
+                out[w:w + got].sort()
+                continue
+            in_out = True
+            for p in range(passes):
+                shift = 8 * p
+                count[:] = 0
+                for t in range(got):
+                    v = out[w + t] if in_out else tmp[t]
+                    count[((v >> shift) & 255) + 1] += 1
+                for b in range(256):
+                    count[b + 1] += count[b]
+                for t in range(got):
+                    v = out[w + t] if in_out else tmp[t]
+                    b = (v >> shift) & 255
+                    if in_out:
+                        tmp[count[b]] = v
+                    else:
+                        out[w + count[b]] = v
+                    count[b] += 1
+                in_out = not in_out
+            if not in_out:
+                for t in range(got):
+                    out[w + t] = tmp[t]
+
+    @jit
+    def column_counts(cols, offsets, col_cols):  # pragma: no cover - compiled
+        """CSC column pointers (``offsets`` zeros on entry) and the column of every slot."""
+        for t in range(cols.shape[0]):
+            offsets[cols[t] + 1] += 1
+        for j in range(offsets.shape[0] - 1):
+            offsets[j + 1] += offsets[j]
+            for p in range(offsets[j], offsets[j + 1]):
+                col_cols[p] = j
+
+    @jit
+    def column_scatter(rows, cols, values, offsets, order, col_rows, col_values, jlo, jhi):  # pragma: no cover
+        """The stable counting-sort scatter of the entries whose column is in ``[jlo, jhi)``."""
+        fill = offsets[jlo:jhi].copy()
+        for t in range(cols.shape[0]):
+            j = cols[t]
+            if jlo <= j < jhi:
+                p = fill[j - jlo]
+                fill[j - jlo] = p + 1
+                order[p] = t
+                col_rows[p] = rows[t]
+                col_values[p] = values[t]
+
+    return first_distinct, column_counts, column_scatter
 
 
 def _build_fwht() -> Any:

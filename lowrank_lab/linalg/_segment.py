@@ -174,13 +174,128 @@ def column_order(rows: Any, cols: Any, values: Any, n_cols: int) -> tuple[Any, A
         col_cols = np.empty(n, dtype=cols.dtype)
         col_values = np.empty(n, dtype=values.dtype)
         offsets = np.zeros(n_cols + 1, dtype=np.int64)
-        kernel(rows, cols, values, order, col_rows, col_cols, col_values, offsets)
+        threads = _scatter_threads(n, n_cols)
+        halves = _jit.column_scatter_kernels() if threads > 1 else None
+        if halves is None:
+            kernel(rows, cols, values, order, col_rows, col_cols, col_values, offsets)
+            return order, col_rows, col_cols, col_values, offsets
+        # Large inputs: the scatter's ~3 random writes per entry are bound by memory latency,
+        # so threads that each scan every entry and write one range of columns finish sooner
+        # (same slots, same stable order: the result does not depend on the thread count).
+        counts, scatter = halves
+        counts(cols, offsets, col_cols)
+        bounds = [round(i * n_cols / threads) for i in range(threads + 1)]
+        _run_threads(scatter, [(rows, cols, values, offsets, order, col_rows, col_values, lo, hi)
+                               for lo, hi in zip(bounds[:-1], bounds[1:])])
         return order, col_rows, col_cols, col_values, offsets
     order = xp.astype(stable_argsort(cols, n_cols), xp.int64)
     sorted_cols = xp.take(cols, order)
     bounds = xp.arange(n_cols + 1, dtype=sorted_cols.dtype, device=backend.device(cols))
     offsets = xp.astype(xp.searchsorted(sorted_cols, bounds, side="left"), xp.int64)
     return order, xp.take(rows, order), sorted_cols, xp.take(values, order), offsets
+
+
+_SCATTER_MIN = 1 << 21  # entries from which the threaded scatter pays (thread start-up, repeated scans)
+
+
+def _scatter_threads(n: int, n_cols: int) -> int:
+    if n < _SCATTER_MIN or n_cols < 2:
+        return 1
+    from ._altmin import available_cpus  # noqa: PLC0415  (_altmin imports this module)
+
+    return max(1, min(available_cpus(), 4, n_cols))
+
+
+def _run_threads(kernel: Any, calls: list) -> None:
+    """Run a GIL-free kernel once per argument tuple, on that many threads, and wait."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="lowrank_lab") as pool:
+        for job in [pool.submit(kernel, *args) for args in calls]:
+            job.result()
+
+
+def first_distinct(candidates: Any, offsets: Any, counts: Any, n_values: int) -> tuple[Any, Any]:
+    """Per segment, the first ``counts[i]`` distinct candidates in draw order, sorted.
+
+    Segment ``i`` holds ``candidates[offsets[i]:offsets[i+1]]``, integers in
+    ``[0, n_values)``.  If the candidates are i.i.d. uniform draws, the first ``k``
+    distinct ones are a uniformly random ``k``-subset (draws with rejection of repeats),
+    so this turns independent draws into sampling without replacement, segment by
+    segment (:func:`lowrank_lab.completion.sample_entries` draws large samples row by row
+    with it).
+
+    Parameters
+    ----------
+    candidates : integer array (N,)
+    offsets : integer array (S + 1,), non-decreasing, ``offsets[0] = 0``, ``offsets[-1] = N``
+    counts : integer array (S,), non-negative
+    n_values : int
+        Candidates lie in ``[0, n_values)``.
+
+    Returns
+    -------
+    values : int64 array (counts.sum(),)
+        Segment ``i``'s chosen values, sorted, at ``[cumsum(counts)[i-1], cumsum(counts)[i])``.
+    short : int64 array (S,)
+        How many distinct candidates segment ``i`` lacked (``0`` everywhere when there were
+        enough); the missing tail of a short segment's slice is left unspecified.
+
+    Notes
+    -----
+    NumPy with Numba: one compiled pass with a bitmap of ``n_values`` flags (per segment
+    ``O(candidates + k log k)``).  Otherwise the same result from a stable ``unique`` of
+    the keys ``segment * n_values + candidate`` (tested to agree).  Returns host (NumPy)
+    arrays whatever the inputs' namespace: sampling is drawn on the host and moved to the
+    device afterwards.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values, short = first_distinct(np.array([3, 1, 3, 0, 2, 2, 2]), np.array([0, 4, 7]), np.array([2, 2]), 4)
+    >>> values.tolist(), short.tolist()
+    ([1, 3, 2, 0], [0, 1])
+    """
+    check_arrays(candidates=candidates, offsets=offsets, counts=counts)
+    n_values = check_int(n_values, "n_values", low=1)
+    cand, off, k = (backend.to_numpy(a).astype(np.int64, copy=False) for a in (candidates, offsets, counts))
+    S = k.shape[0]
+    if cand.ndim != 1 or off.shape != (S + 1,) or (S and (off[0] != 0 or off[-1] != cand.shape[0])):
+        raise ValueError(f"offsets must have len(counts) + 1 = {S + 1} entries from 0 to len(candidates) = "
+                         f"{cand.shape[0]}; got shape {off.shape}")
+    if S and (np.any(np.diff(off) < 0) or np.any(k < 0)):
+        raise ValueError("offsets must be non-decreasing and counts non-negative")
+    if cand.size and (cand.min() < 0 or cand.max() >= n_values):
+        raise ValueError(f"candidates must lie in [0, n_values={n_values})")
+    out_off = np.zeros(S + 1, dtype=np.int64)
+    np.cumsum(k, out=out_off[1:])
+    out = np.zeros(int(out_off[-1]), dtype=np.int64)
+    short = np.zeros(S, dtype=np.int64)
+    kernel = _jit.first_distinct_kernel()
+    if kernel is not None:
+        threads = _scatter_threads(cand.shape[0], S)
+        if threads == 1:
+            kernel(cand, off, k, n_values, out, out_off, short, 0, S)
+            return out, short
+        # disjoint ranges of segments, balanced by candidates; each thread has its own flags
+        bounds = np.searchsorted(off, np.linspace(0, cand.shape[0], threads + 1), side="left").tolist()
+        bounds[0], bounds[-1] = 0, S
+        _run_threads(kernel, [(cand, off, k, n_values, out, out_off, short, lo, hi)
+                              for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo])
+        return out, short
+    seg = np.repeat(np.arange(S, dtype=np.int64), np.diff(off))
+    keys, first = np.unique(seg * n_values + cand, return_index=True)  # first occurrences, in key order
+    by_draw = np.argsort(first, kind="stable")
+    keys = keys[by_draw]  # distinct keys in draw order (segments stay grouped: they were drawn grouped)
+    key_seg = keys // n_values
+    rank = np.arange(keys.size) - np.searchsorted(key_seg, key_seg, side="left")
+    kept = np.sort(keys[rank < k[key_seg]])
+    got = np.bincount(kept // n_values, minlength=S).astype(np.int64)
+    short = k - got
+    # place each segment's kept values at the start of its slice
+    slot = out_off[kept // n_values] + (np.arange(kept.size) - np.searchsorted(kept // n_values, kept // n_values))
+    out[slot] = kept % n_values
+    return out, short
 
 
 def csr_matmul(indptr: Any, indices: Any, data: Any, dense: Any) -> Any:
