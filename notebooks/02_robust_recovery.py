@@ -279,7 +279,7 @@ plt.show()
 
 # per-seed numbers: final error and iterations to SPEED_LEVEL
 last = b1.sort_values("iteration").groupby(["solver", "width", "init_scale", "seed"]).tail(1)
-per_seed = last.set_index(["solver", "width", "init_scale", "seed"])["relative_error"]
+per_seed = last.set_index(["solver", "width", "init_scale", "seed"])["relative_error"].sort_index()  # sorted: fast, warning-free .loc
 speed = (b1.groupby(["solver", "width", "init_scale", "seed"])
          .apply(lambda g: analysis.iterations_to(g["iteration"], g["relative_error"], SPEED_LEVEL), include_groups=False))
 small = min(b1_alphas)
