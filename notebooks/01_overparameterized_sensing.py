@@ -92,7 +92,7 @@ GD_STEPS_SCALED = (0.5, 1.0) if SMOKE else (0.25, 0.5, 0.8, 1.0, 1.25, 1.6)
 OVER_KAPPAS = (2.0, 10.0)  # over-parameterized GD vs ScaledGD vs ScaledGD(lambda)
 OVER_ALPHA = 1e-3
 OVER_DAMPING = 1e-3  # lambda of ScaledGD(lambda)
-OVER_STEPS = (0.2, 0.5) if SMOKE else (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+OVER_STEPS = (0.2, 0.5) if SMOKE else (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # GD at kappa = 2 wanted the low end
 T_OVER = 1_000 if SMOKE else 2_000
 FIX_N, FIX_M = (10, 200) if SMOKE else (20, 800)
 FIX_T = 1_500 if SMOKE else 3_000
