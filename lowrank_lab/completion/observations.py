@@ -504,6 +504,7 @@ def _uniform_positions(total: int, count: int, gen: np.random.Generator) -> np.n
 
 
 _ROWWISE_MIN = 1 << 22  # samples of at least this many entries are drawn row by row (see sample_entries)
+_ROWWISE_MAX_COLS = 1 << 24  # ... when a row's bitmap of seen columns (n bytes per thread) stays small
 
 
 def _draws_for_distinct(k: np.ndarray, n: int) -> np.ndarray:
@@ -573,8 +574,9 @@ def sample_entries(
     the same sample on every backend): below ``2**22`` entries, as ``count`` distinct
     linear indices (the draw every seeded sample of the suite's notebooks and caches
     was made with, kept so they stay valid); from ``2**22`` entries up to a quarter of
-    the matrix, row by row (hypergeometric row counts, then the first distinct columns
-    of i.i.d. draws per row, :func:`lowrank_lab.linalg.first_distinct`), which needs no
+    the matrix (with at most ``2**24`` columns), row by row (hypergeometric row counts,
+    then the first distinct columns of i.i.d. draws per row,
+    :func:`lowrank_lab.linalg.first_distinct`), which needs no
     sort of ``count`` indices: at ``10**7`` entries (rank 10, 2.5 % density) sampling
     took 0.47 s against 1.4 s, and sampling plus AltMin's kernel plans 2.8 sweeps of
     exact AltMin instead of 7 (2-core machine, ``benchmarks/bench_completion.py``).
@@ -616,7 +618,7 @@ def sample_entries(
         count = check_int(n_observed, "n_observed", low=1, high=total, high_label="m*n")
     noise = check_float(noise, "noise", low=0.0)
     _check_memory(m, n, count)
-    if _ROWWISE_MIN <= count <= total // 4:
+    if _ROWWISE_MIN <= count <= total // 4 and n <= _ROWWISE_MAX_COLS:
         host_rows, host_cols = _rowwise_positions(m, n, count, gen)
         linear = None
     else:

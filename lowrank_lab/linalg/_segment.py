@@ -243,8 +243,8 @@ def first_distinct(candidates: Any, offsets: Any, counts: Any, n_values: int) ->
 
     Notes
     -----
-    NumPy with Numba: one compiled pass with a bitmap of ``n_values`` flags (per segment
-    ``O(candidates + k log k)``).  Otherwise the same result from a stable ``unique`` of
+    NumPy with Numba: one compiled pass with a bitmap of ``n_values`` flags (``n_values``
+    bytes per thread; per segment ``O(candidates + k)`` with an 8-bit radix sort).  Otherwise the same result from a stable ``unique`` of
     the keys ``segment * n_values + candidate`` (tested to agree).  Returns host (NumPy)
     arrays whatever the inputs' namespace: sampling is drawn on the host and moved to the
     device afterwards.
