@@ -155,7 +155,9 @@ def column_order(rows: Any, cols: Any, values: Any, n_cols: int) -> tuple[Any, A
     their order), ``col_rows = rows[order]``, ``col_cols = cols[order]``,
     ``col_values = values[order]`` and ``col_offsets`` (``n_cols + 1``) the CSC column
     pointers.  NumPy with Numba: one compiled counting-sort pass (no sort, no gathers;
-    0.5 s against 1.5 s for 10^7 entries); otherwise :func:`stable_argsort` and gathers.
+    0.5 s against 1.5 s for 10^7 entries), from ``2**21`` entries on several threads that
+    each scatter one range of columns (the same result); otherwise :func:`stable_argsort`
+    and gathers.
 
     Examples
     --------
