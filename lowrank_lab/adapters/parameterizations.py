@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_arrays, check_choice, check_float, check_int
 from .models import Model, OuterProduct, dense_gradient, namespace
 
 __all__ = [
@@ -168,7 +168,8 @@ class Adapter:
 # helpers
 # =========================================================================== #
 def _matrix(W0: Any, who: str) -> tuple[int, int]:
-    shape = tuple(getattr(W0, "shape", ()))
+    check_arrays(W0=W0)  # a string, number or None is a TypeError naming W0 (no device sync)
+    shape = tuple(W0.shape)
     if len(shape) != 2:
         raise ValueError(f"{who} adapts a 2-D weight (out x in), got shape {shape}")
     return int(shape[0]), int(shape[1])
@@ -208,6 +209,7 @@ def merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict:
 # full fine-tuning
 # =========================================================================== #
 def _full_init(W0: Any, rng: Any = None) -> AdapterState:
+    check_arrays(W0=W0)
     return AdapterState({"delta": _zeros(tuple(W0.shape), W0)}, {})
 
 

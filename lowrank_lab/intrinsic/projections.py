@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, linalg
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_arrays, check_choice, check_float, check_int
 
 __all__ = [
     "PROJECTIONS",
@@ -506,6 +506,7 @@ class ParameterLayout:
         for name, value in params.items():
             if not isinstance(name, str):
                 raise TypeError(f"params keys must be strings, got {name!r}")
+            check_arrays(**{f"params[{name!r}]": value})
             shape = tuple(int(s) for s in value.shape)
             names.append(name)
             shapes.append(shape)
