@@ -249,7 +249,7 @@ def test_save_peft_adapter_refuses_bad_factors(tmp_path):
 
 # --------------------------------------------------------------------------- the shipped model
 def test_minilm_sanity_values_from_the_brief():
-    """PAPERS.md D-6: layer-0 query stable rank ~35.8, erank ~260.8; layer-5 output.dense stable rank ~10.0."""
+    """Reference values of this checkpoint: layer-0 query stable rank ~35.8, erank ~260.8; layer-5 output.dense stable rank ~10.0."""
     try:
         weights = datasets.pretrained_weights("all-MiniLM-L6-v2")
     except FileNotFoundError as exc:

@@ -17,7 +17,7 @@ from ._updates import _check_eps, amplification_factor, intruder_dimensions
 
 __all__ = ["DEFAULT_EPS", "adapter_report", "merge_adapter"]
 
-#: The epsilon sweep of the intruder counts (PAPERS.md D2.11: "count against eps in [0.1, 0.9]").
+#: The epsilon sweep of the intruder counts (Shuttleworth et al. 2024 report counts against eps in [0.1, 0.9]).
 DEFAULT_EPS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
