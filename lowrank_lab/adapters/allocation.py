@@ -67,7 +67,7 @@ __all__ = [
     "uniform_allocation",
 ]
 
-#: True update ranks of the eight layers of study I (brief I3).
+#: True update ranks of the eight layers of study I (notebook 09).
 TRUE_RANKS = (1, 1, 2, 4, 8, 8, 16, 32)
 #: The two forms of AdaLoRA's orthogonality penalty.
 ORTHOGONALITY_FORMS = ("peft", "paper")
@@ -468,7 +468,7 @@ def orthogonality_penalty(weight: float = 0.5, form: str = "peft", *, diag: str 
 
     ``form="peft"`` (default; the reference library): ``weight * mean_M ||C_M||_F`` over the
     ``2 L`` matrices ``M`` of the ``L`` SVD-form layers, ``C = A A^T - I`` or ``B^T B - I``
-    (unsquared norms, weight 0.5).  ``form="paper"`` (the brief's and the paper's
+    (unsquared norms, weight 0.5).  ``form="paper"`` (the study's and the paper's
     ``R(P, Q)``): ``weight * sum_l (||P^T P - I||_F^2 + ||Q Q^T - I||_F^2)``.  Place it
     first in a :func:`~lowrank_lab.adapters.transforms.chain` (it adds to raw gradients).
 

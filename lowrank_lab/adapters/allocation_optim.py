@@ -16,7 +16,7 @@ and a callback reads the current ranks with :func:`current_ranks`.
   (:func:`~lowrank_lab.adapters.allocation.adalora_budget`); after ``T - t_final`` the
   last mask is applied at every step (PEFT's fixed ``rank_pattern``).
 * :func:`sora_proximal` (Ding et al. 2023): after the inner step,
-  ``g <- sign(g) max(|g| - tau_t, 0)`` with ``tau_t = lr(t) lambda(t)`` (the brief's
+  ``g <- sign(g) max(|g| - tau_t, 0)`` with ``tau_t = lr(t) lambda(t)`` (the study's
   ``eta lambda``; ``multiply_lr=False`` gives the reference ``SparseAdamW``'s ``tau = lambda``),
   and a gate that reaches 0 is pruned (kept at 0).  :func:`sora_optimizer` is the
   usual composition: AdamW with weight decay on ``A`` and ``B`` only, Adam on the gate.
@@ -298,12 +298,12 @@ def sora_proximal(inner: GradientTransformation, lam: float | Callable[[int], fl
         ``lambda(t)``; a schedule that rises over training traces the rank path
         (the reference's ``step_lambda`` moves through a list of values).
     lr : float or schedule, optional
-        ``tau_t = lr(t) lambda(t)`` (the brief's ``eta lambda``, the reference's
+        ``tau_t = lr(t) lambda(t)`` (the study's ``eta lambda``, the reference's
         ``sparse_optimizer_multiply_lr``); None: ``tau_t = lambda(t)`` (the reference's
         ``SparseAdamW``, whose thresholding also zeroes values in ``(lambda, 2 lambda)``
         by applying the cut after the shift: not reproduced here).
     prune : bool, default True
-        A gate that reaches 0 stays 0 (the brief's "prune the components with g_i = 0").
+        A gate that reaches 0 stays 0 (the study's "prune the components with g_i = 0").
     """
     _check_inner(inner)
     if not isinstance(prune, bool):
@@ -473,7 +473,7 @@ def increlora_allocator(inner: GradientTransformation, *, budget: int, interval:
         No addition after this step.
     score : {"triplet", "reserve"}, default "triplet"
         ``"triplet"``: the mean of AdaLoRA's triplet scores over the layer's active
-        triplets (the brief's reconstruction of the paper's "importance scores of each
+        triplets (the study's reconstruction of the paper's "importance scores of each
         module").  ``"reserve"`` (ours): the EMA (``beta1``) of the mean squared
         gradient of the reserved triplets' ``E``, ``(s p_k^T G q_k)^2`` with random
         ``p_k, q_k``, an unbiased proxy of ``||G||_F^2``: the first-order gain of a new

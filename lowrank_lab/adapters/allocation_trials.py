@@ -1,12 +1,12 @@
 """Trials of the rank-allocation study (study I; notebook ``09_rank_allocation``).
 
-The testbed (brief I3): ``L = 8`` independent ``48 x 48`` regression "layers" with true
+The testbed (study I, part I3): ``L = 8`` independent ``48 x 48`` regression "layers" with true
 update ranks :data:`~lowrank_lab.adapters.allocation.TRUE_RANKS` = (1, 1, 2, 4, 8, 8, 16, 32).
 :func:`independent_linear` is one model whose input and output are the concatenation
 of the layers' (``y_l = W_l x_l``, the squared loss summed over layers), so one
 optimizer, one budget and one global ranking act on every layer at once.
 
-Reconstructions (the brief leaves them open): every target update has
+Reconstructions (the papers leave them open): every target update has
 ``||dW*_l||_F = 1`` and singular values ``sigma_i ∝ i^{-1/2}`` for ``i <= r_l`` (Haar
 singular vectors), so the oracle (:func:`~lowrank_lab.adapters.allocation.oracle_allocation`)
 gives more rank to the layers of higher true rank as the budget grows (and all true

@@ -127,7 +127,7 @@ def _haar(d: int, k: int, gen: np.random.Generator) -> np.ndarray:
 
 
 def f2_target(n: int, target: str, gen: np.random.Generator, *, beta: float = 1.0, rank: int = 4) -> np.ndarray:
-    """A target update with ``||dW*||_F = 1`` and Haar singular vectors (brief F2).
+    """A target update with ``||dW*||_F = 1`` and Haar singular vectors (study F, part F2).
 
     ``"low_rank"``: ``rank`` equal singular values; ``"flat"``: all ``n`` equal (full
     rank); ``"power_law"``: ``sigma_i ~ i^-beta``.

@@ -341,7 +341,7 @@ def linear(n_in: int, n_out: int, *, loss: str = "squared") -> Model:
     """A linear layer ``f(x) = W x`` (one weight ``"W"``, ``n_out x n_in``).
 
     With ``loss="squared"`` this is least-squares regression, the testbed of the
-    research brief; with ``"cross_entropy"``, multinomial logistic regression.
+    study design; with ``"cross_entropy"``, multinomial logistic regression.
 
     Examples
     --------

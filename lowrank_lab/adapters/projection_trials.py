@@ -6,7 +6,7 @@ called as ``trial(**config, seed=seed)``.  A seed gives, through
 data) and one for the method (initialization, projector seeds), so the same seed is
 the same task for every method (paired comparisons).
 
-The harness (brief G3): "pretraining" a linear layer (``m x n`` = 128 x 256 by default)
+The harness (study G, part G3): "pretraining" a linear layer (``m x n`` = 128 x 256 by default)
 from PyTorch's initialization towards a full-rank teacher with singular values
 ``sigma_i = 3 i^-1``, with mini-batches of 32 from a pool of samples (each batch
 gradient has rank <= 32); a deep linear network and a two-layer MLP use the same
@@ -157,7 +157,7 @@ def _teacher(m: int, n: int, gen: np.random.Generator, *, sigma1: float, decay: 
 def pretraining_task(rng: Any, model: Model, *, n_train: int = 2048, n_test: int = 512, sigma1: float = 3.0,
                      decay: float = 1.0, teacher_rank: int | None = None, label_noise: float = 0.0,
                      init_scale: float = 1.0, xp: Any = None) -> Task:
-    """The brief's harness: ``model`` from PyTorch's initialization towards a linear teacher ``M*`` (``m x n``).
+    """The study's harness: ``model`` from PyTorch's initialization towards a linear teacher ``M*`` (``m x n``).
 
     ``M*`` has Haar singular vectors and ``sigma_i = sigma1 i^-decay`` (truncated to
     ``teacher_rank`` when given: the "target complexity" of probe G-10).  Inputs are
@@ -498,7 +498,7 @@ def welore_trial(*, seed: int, lr: float, steps: int = 2000, ft_steps: int = 500
                  model: str = "deep_linear", method: str = "galore", rank: int = 16, update_gap: int = 50,
                  n_train: int = 2048, batch_size: int = 32, record_every: int = 50, shift: float = 0.3,
                  init_scale: float = 1.0, teacher_rank: int | None = None) -> pd.DataFrame:
-    """WeLore's three claims on one network (brief G-9): rows of kind ``"layer"``, ``"compression"``, ``"finetune"``.
+    """WeLore's three claims on one network (study G, G-9): rows of kind ``"layer"``, ``"compression"``, ``"finetune"``.
 
     1. Train ``model`` (``depth`` layers) on the harness with ``method`` (GaLore-Adam by
        default); per layer, the mean gradient stable rank over training and the final
@@ -590,7 +590,7 @@ def data_quality_trial(*, seed: int, label_noise: float = 0.0, teacher_rank: int
     data quality).  Trained by Adam; the full-batch gradient of every weight matrix is
     probed every ``probe_every`` steps, and the row reports the first probe at which the
     training loss is at most ``matched`` times its initial value (reconstruction: the
-    brief asks to compare at matched loss).  Columns per layer ``W1``, ``W2``:
+    study asks to compare at matched loss).  Columns per layer ``W1``, ``W2``:
     ``{layer}_effective_rank``, ``{layer}_nuclear`` (nuclear norm) and
     ``{layer}_nuclear_ratio`` (nuclear over Frobenius), plus ``step`` and ``matched``
     (whether the loss got there within ``max_steps``), and the same at initialization

@@ -75,7 +75,7 @@ def spectrum_values(q: int, kind: str = "power_law", *, sigma1: float = 3.0, dec
                     n_top: int = 10, bulk: float = 0.2) -> np.ndarray:
     """Host singular values (descending) of a synthetic pretrained matrix.
 
-    ``"power_law"``: ``sigma_i = sigma1 * i^-decay`` (the brief's ``3 i^-1``).
+    ``"power_law"``: ``sigma_i = sigma1 * i^-decay`` (the study's ``3 i^-1``).
     ``"gapped"``: ``n_top`` values equally spaced from ``sigma1`` down to ``sigma1 / 2``,
     then a bulk equally spaced from ``bulk * sigma1`` down to ``bulk * sigma1 / 10`` (a
     gap of ``(1/2 - bulk) sigma1`` below the top).
@@ -113,7 +113,7 @@ def pretrained_weights(m: int, n: int, *, spectrum: str = "power_law", sigma1: f
         ``"power_law"`` and ``"gapped"``: ``U0 diag(sigma) V0^T`` with Haar singular
         vectors and :func:`spectrum_values`.  ``"iid"``: Gaussian entries scaled so that
         the Marchenko-Pastur edge ``(sqrt(m) + sqrt(n)) s`` equals ``sigma1`` (a bulk with
-        no gap: the control of the brief's pitfalls).
+        no gap: the control of the study design's pitfalls).
     sigma1, decay, n_top, bulk : float / int
         See :func:`spectrum_values`.
     rng, xp, like, dtype
@@ -222,7 +222,7 @@ def target_update(W0: Any, rank: int, *, norm: float = 0.4, spectrum: str = "fla
       both sides aligned), or the top input-covariance eigenvectors ``input_basis``
       (``align_with="input"``; right side only, ``n x >= align_rank`` orthonormal columns);
     * ``E``: a dense Gaussian part with spectral norm ``residual * sigma_1(W0)`` (0: none),
-      the "small full-rank part" of the brief.
+      the "small full-rank part" of the study design.
 
     Examples
     --------
@@ -432,7 +432,7 @@ def synthetic_task(model: Model, *, rank: int = 4, norm: float = 0.4, n_train: i
                    input_decay: float = 1.0, pretrain_inputs: str = "isotropic", n_source: int | None = None,
                    noise: float = 0.0, W0: Mapping[str, Any] | None = None, rng: Any = None, xp: Any = None,
                    dtype: Any = None) -> Task:
-    """The brief's testbed for any model: pretrained weights, a controlled ``dW*``, Gaussian data.
+    """The study's testbed for any model: pretrained weights, a controlled ``dW*``, Gaussian data.
 
     Every weight matrix of ``model`` gets :func:`pretrained_weights` (``spectrum``,
     ``sigma1``, ...); biases start at 0.  The layers in ``target_layers`` (default: every
@@ -497,7 +497,7 @@ def synthetic_task(model: Model, *, rank: int = 4, norm: float = 0.4, n_train: i
 def linear_task(n_in: int, n_out: int | None = None, **kwargs: Any) -> Task:
     """:func:`synthetic_task` for the linear layer ``linear(n_in, n_out)`` (square by default).
 
-    The brief's E3 setup is ``linear_task(64, rank=4, norm=0.4, n_train=24)`` with the
+    The study's E3 setup is ``linear_task(64, rank=4, norm=0.4, n_train=24)`` with the
     power-law ``W0`` (``sigma_i = 3 i^-1``).
     """
     return synthetic_task(linear(n_in, n_in if n_out is None else n_out), **kwargs)

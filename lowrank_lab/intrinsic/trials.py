@@ -154,7 +154,7 @@ def digits_subspace_trial(
     (``"said"``, budget ``d`` including the per-tensor scales).
 
     **Reconstruction / reduction**: Li et al. train LeNets and 784-200-200-10 MLPs on
-    MNIST with mini-batches for many epochs; the brief's digits MLP has two hidden
+    MNIST with mini-batches for many epochs; the study's digits MLP has two hidden
     layers.  Defaults (one hidden layer, ReLU, 300 full-batch Adam steps at 0.05) were
     chosen so that a sweep fits a laptop CPU: direct training then reaches about 96 %
     test accuracy at every width.
@@ -364,7 +364,7 @@ def pretrained_family_trial(
 ) -> dict:
     """Subspace fine-tuning on a held-out task after multi-task pre-training (H-3); ``d=None``: direct training.
 
-    **Reconstruction** of the brief's H-3 (the papers give no such toy): a family of
+    **Reconstruction** of the study design's H-3 (the papers give no such toy): a family of
     regression tasks ``y = A_t tanh(B x)`` with ``x ~ N(0, I_n_in)``, a shared latent map
     ``B`` (``latent x n_in``) and a task readout ``A_t`` (``n_out x latent``), drawn from
     stream ``"family"``.  A tanh MLP ``n_in-width-(n_tasks n_out)`` is pre-trained on
