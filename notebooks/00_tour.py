@@ -25,7 +25,7 @@
 # measures `lowrank_lab.linalg.randomized_svd` (Halko, Martinsson and Tropp, 2011)
 # against the exact SVD on the selected backend (`LOWRANK_BACKEND=numpy|cupy`).
 #
-# **Claims checked here** (brief, study D):
+# **Claims checked here** (study design, study D):
 # * D-1: on flat rank-r spectra, effective rank = stable rank = participation ratio = r
 #   exactly; on power-law and geometric spectra the σ and σ² conventions diverge.
 # * D-5: the rank-k error of a randomized SVD, ‖A − Â_k‖₂ / σ_{k+1} (≥ 1 by

@@ -33,14 +33,14 @@
 #   of α, recovering the rate in the exact-parameterization case";
 # * ScaledGD: a linear rate whose contraction factor does not depend on κ.
 #
-# **"Reproduced if"** (brief, A4): k = r gives straight semilog lines down to ~1e-12;
+# **"Reproduced if"** (study design, A4): k = r gives straight semilog lines down to ~1e-12;
 # symmetric k > r is sublinear with a late log-log slope ≈ −1 on ‖XXᵀ − M*‖_F (−2 on the
 # loss); asymmetric k > r is linear with median rate/α² roughly constant (pilot ≈ 0.013);
 # FGᵀ beats XXᵀ at every α; ‖FᵀF − GᵀG‖ is nearly constant; ScaledGD needs about the
 # same number of iterations at every κ while GD's count grows roughly linearly in κ;
 # with the fix the rate no longer depends on α.
 #
-# **Setup and conventions** (brief, A2). Truth M* = U* diag(σ*) U*ᵀ, PSD, rank r = 2,
+# **Setup and conventions** (study design, A2). Truth M* = U* diag(σ*) U*ᵀ, PSD, rank r = 2,
 # σ* = (1, 0.5) (κ = 2) and a κ = 10 variant (σ* = (1, 0.1)). Measurements
 # y_i = ⟨A_i, M*⟩ with i.i.d. N(0, 1) entries of A_i (non-symmetric A_i so that F Gᵀ is
 # identifiable), A stored as an m × n² matrix. Losses f(X) = (1/4m) Σ r_i² and
@@ -57,11 +57,11 @@
 # the runs and named next to its verdict; a claim passes when the point estimate meets
 # it, and the verdict table at the end prints the interval beside it.
 #
-# **Sizes (honest deviations from the brief).** To keep the full notebook near ten
-# minutes on one CPU core, the Gaussian-sensing runs use n = 30 (brief: 50) with
-# m = 5nr = 300 and T = 5·10³ at the tuned steps (which are 4–8× the brief's η = 0.1, so
-# ηT matches or exceeds the brief's 0.1 · 2·10⁴); the fully observed runs use n = 30 and
-# T = 1.5·10⁴ at the tuned steps; ScaledGD uses n = 20, r = 3, m = 5nr = 300 (brief:
+# **Sizes (honest deviations from the study design).** To keep the full notebook near ten
+# minutes on one CPU core, the Gaussian-sensing runs use n = 30 (study design: 50) with
+# m = 5nr = 300 and T = 5·10³ at the tuned steps (which are 4–8× the study design's η = 0.1, so
+# ηT matches or exceeds the study design's 0.1 · 2·10⁴); the fully observed runs use n = 30 and
+# T = 1.5·10⁴ at the tuned steps; ScaledGD uses n = 20, r = 3, m = 5nr = 300 (study design:
 # n = 60); the one-step fix uses the issue's pilot problem (n = 20, r = 2, k = 4, m = 800,
 # η = 0.2). Smoke mode (CI) shrinks everything and its verdicts are not meaningful.
 # Every number in the text is generated from the run that made the figures.
@@ -208,7 +208,7 @@ display(Markdown(
     "**Tuned steps.** Gaussian sensing: " + ", ".join(f"{MODEL[p]} η = {ETA[p]:g}" for p in ETA)
     + "; fully observed: " + ", ".join(f"{MODEL[p]} η = {ETA_FULL[p]:g}" for p in ETA_FULL)
     + f". Interior to the grid: {int(tune_gauss['interior'].sum() + tune_full['interior'].sum())} of 4 "
-    "(the tuning table lists each model's best step; the brief's η = 0.1 is below all of them)."))
+    "(the tuning table lists each model's best step; the study design's η = 0.1 is below all of them)."))
 
 # %% [markdown]
 # ## A-1. Exact versus over-parameterized, symmetric versus asymmetric (κ = 2 and κ = 10)
@@ -217,7 +217,7 @@ display(Markdown(
 # line, interquartile band). Top row: k = r = 2, κ = 2; middle row: k = r = 2, κ = 10;
 # bottom row: k = 4, κ = 2. The symmetric k > r panel is on log-log axes, with the
 # heuristic prediction √(k − r)/(2ηt‖M*‖_F) (each of the k − r spurious directions has
-# s_t² ≈ 1/(2ηt), brief A2, reconstruction) drawn dashed; the others are semilog (a
+# s_t² ≈ 1/(2ηt), study A2, reconstruction) drawn dashed; the others are semilog (a
 # straight line is linear convergence).
 
 # %%
@@ -523,7 +523,7 @@ overall = analysis.rank_correlation(rates["initial_imbalance"], rates["rate"])
 seed_spread = rates.groupby("init_scale")["rate"].agg(lambda s: s.max() / s.min()).max()
 print("median rate/α² per α [CI]:", {a: analysis.format_ci(*v, digits=3) for a, v in per_alpha_c.items()})
 print(f"exponent of rate on α²: {analysis.format_ci(*expo, digits=3)}; c = {analysis.format_ci(*c_fit, digits=3)} "
-      f"(= {c_fit[0] / eta_a:.3g} η; brief's pilot at η = 0.1: 0.013 = 0.13 η)")
+      f"(= {c_fit[0] / eta_a:.3g} η; study design's pilot at η = 0.1: 0.013 = 0.13 η)")
 VERDICTS.append({"claim": "A: asymmetric k > r converges linearly with rate ∝ α²",
                  "statistic": "exponent b of rate = c (α²)^b over all seeds (stratified bootstrap)",
                  "estimate": expo, "threshold": f"|b − 1| ≤ {EXPONENT_TOL:g}", "ok": abs(expo[0] - 1) <= EXPONENT_TOL,
@@ -536,7 +536,7 @@ caption("01_rate_vs_alpha",
         f"η = {eta_a:g}, T = {T_FULL:g}) against α², one dot per seed ({len(RATE_SEEDS)} per α), with the fitted "
         f"law rate = cα² (line; band: 95 % bootstrap CI of c). Right: the same rates against each seed's initial "
         f"imbalance. What to see: the rate scales as (α²)^b with b = {analysis.format_ci(*expo, digits=3)} and "
-        f"c = {analysis.format_ci(*c_fit, digits=3)} (= {c_fit[0] / eta_a:.3g}η; the brief's pilot reports 0.13η at "
+        f"c = {analysis.format_ci(*c_fit, digits=3)} (= {c_fit[0] / eta_a:.3g}η; the study design's pilot reports 0.13η at "
         f"η = 0.1, with an unstated fitting convention); single seeds scatter by up to {seed_spread:.0f}× at one α. "
         f"Across α the rate follows the initial imbalance (Spearman ρ = {analysis.format_ci(*overall, digits=2)}), "
         f"within one α much less (mean ρ = {np.nanmean(within):.2f}): what matters is the imbalance along the "
@@ -546,7 +546,7 @@ caption("01_rate_vs_alpha",
 # ## A-4. Inside the runs: spurious singular values and the conserved imbalance
 #
 # The fully observed runs of A-2, looked at from inside: symmetric runs at the smallest α
-# and at α = 0.4, and the asymmetric run at α = 0.4. For X Xᵀ the heuristic (brief A2,
+# and at α = 0.4, and the asymmetric run at α = 0.4. For X Xᵀ the heuristic (study A2,
 # reconstruction) is s_t ≈ 1/√(2ηt) for each spurious singular value; for F Gᵀ the
 # imbalance D = FᵀF − GᵀG is conserved by gradient flow.
 
@@ -633,7 +633,7 @@ caption("01_singular_values",
 #
 # Gaussian sensing, n = 20, r = 3, m = 5nr = 300, asymmetric F Gᵀ with k = r, spectral
 # initialization (same start for both methods), five seeds. ScaledGD uses η = 0.5
-# (brief); GD's step is tuned per κ on GD_STEPS_SCALED (best median iterations to 10⁻⁶
+# (study design); GD's step is tuned per κ on GD_STEPS_SCALED (best median iterations to 10⁻⁶
 # among steps with which every seed gets there), a grid that reaches past GD's stability
 # limit so that the optimum is interior. Right: the measured late-phase contraction rate
 # against κ with the predictions: GD's rate ∝ σ_r = 1/κ (constant fitted), ScaledGD's
@@ -729,8 +729,8 @@ caption("01_scaledgd_vs_gd",
 # %% [markdown]
 # ## A-6. The one-step fix: rate with and without injected imbalance
 #
-# **Reconstruction (brief A2, issue 3 — check against the paper).** The paper's one-step
-# modification is not specified in the brief; we implement the issue's pilot version:
+# **Reconstruction (study A2, issue 3 — check against the paper).** The paper's one-step
+# modification is not specified in the study design; we implement the issue's pilot version:
 # once, at t₀ = 500, add to F an order-one random perturbation P = (I − QQᵀ)Z orthogonal
 # to F's current column space (Z_ij ~ N(0, 1/n)), which injects imbalance PᵀP into
 # FᵀF − GᵀG. Control: the plain rescaling F ← 2F, G ← G/2. Problem: the issue's pilot,
@@ -897,7 +897,7 @@ caption("01_overparameterized_scaledgd",
 # %% [markdown]
 # ## Summary: verdict table
 #
-# One row per claim of brief A4; estimates carry 95 % bootstrap intervals over seeds (or
+# One row per claim of study A4; estimates carry 95 % bootstrap intervals over seeds (or
 # Wilson intervals for fractions of seeds); the thresholds were fixed in the parameters
 # cell before the runs.
 
@@ -906,7 +906,7 @@ verdicts = analysis.verdict_table(VERDICTS)
 display(verdicts)
 n_rep = int((verdicts["verdict"] == analysis.verdict(True)).sum())
 display(Markdown(
-    f"**{n_rep} of {len(verdicts)} claims reproduced.** Sizes are smaller than the brief's (see the setup); "
+    f"**{n_rep} of {len(verdicts)} claims reproduced.** Sizes are smaller than the study design's (see the setup); "
     f"every estimate and verdict above is computed by the notebook from its runs, with the step sizes tuned "
     f"separately for each model (XXᵀ: η = {ETA['symmetric']:g}, FGᵀ: η = {ETA['asymmetric']:g} in Gaussian "
     f"sensing). The one-step fix is our reconstruction of the paper's modification."))

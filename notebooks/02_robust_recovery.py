@@ -31,14 +31,14 @@
 # * for Gaussian measurements, "the number of required samples to guarantee the global
 #   convergence of SubGM is independent of the over-parameterized rank".
 #
-# The paper gives no numbers. **"Reproduced if"** (brief, B4): ℓ2 GD's error scales with
+# The paper gives no numbers. **"Reproduced if"** (study design, B4): ℓ2 GD's error scales with
 # the outlier magnitude for any p > 0 while ℓ1 SubGM recovers X* up to a substantial p
 # (boundary located empirically); at small α the curves for the different r′ nearly
 # coincide while at α = 1e-1 the over-parameterized runs are slower or stall; the
 # success-probability curves overlap across r′; exactly r singular values of U grow and
 # the rest stay O(α); the final error shrinks as α shrinks.
 #
-# **Setup and conventions** (brief, B2). X* = U*U*ᵀ ⪰ 0 (d × d, rank r, singular values
+# **Setup and conventions** (study design, B2). X* = U*U*ᵀ ⪰ 0 (d × d, rank r, singular values
 # 1, 1 — `low_rank_matrix(d, d, r, psd=True)`). Symmetric Gaussian sensing matrices
 # A_i = (Z + Zᵀ)/2. Outliers: exactly ⌊pm⌉ measurements, chosen at random, get
 # ±100·median|⟨A_i, X*⟩| added (random signs). Loss f(U) = (1/m) Σ|⟨A_i, UUᵀ⟩ − y_i|,
@@ -46,7 +46,7 @@
 # **Step sizes.** Two families, both tuned per width r′ (section 1): the solver's default
 # *capped robust Polyak step* η_t = min(η_max, ¼·median_i|r_i| / ‖g_t‖²_F) (the median
 # residual stands in for the unknown optimality gap: **reconstruction — our choice, not
-# the paper's**, see `docs/sensing.md`), and the brief's geometric decay η_t = η₀ρᵗ
+# the paper's**, see `docs/sensing.md`), and the study design's geometric decay η_t = η₀ρᵗ
 # (**reconstruction — check against the paper**) restricted to decays that finish within
 # T (ρ ≥ 0.995: ρᵀ ≤ 3·10⁻⁷). Baselines from the same initialization: ℓ2 GD on
 # (1/2m) Σ r_i² (`factored_gd` with twice the step), its step tuned per r′, outlier
@@ -60,8 +60,8 @@
 # in the parameters cell below, before any run; a claim passes when the point estimate
 # meets it (the interval is printed next to it in the verdict table).
 #
-# **Sizes (honest deviations from the brief).** d = 20, r = 2, r′ ∈ {2, 5, 20}
-# (= r, 2.5r, d; brief: d = 40, r = 3, r′ ∈ {3, 10, 40}), m = 8dr = 320, T = 3000, so that
+# **Sizes (honest deviations from the study design).** d = 20, r = 2, r′ ∈ {2, 5, 20}
+# (= r, 2.5r, d; study design: d = 40, r = 3, r′ ∈ {3, 10, 40}), m = 8dr = 320, T = 3000, so that
 # the runs fit in a few minutes on one CPU core. Smoke mode (CI) uses d = 10 and
 # fewer points; its printed verdicts are not meaningful. Every number in the text below is
 # generated from the run that produced the figures.
@@ -148,7 +148,7 @@ def e(v):
 
 
 # %% [markdown]
-# ## 1. Step sizes tuned per width r′, at p = 0 (the brief's protocol)
+# ## 1. Step sizes tuned per width r′, at p = 0 (the study design's protocol)
 #
 # For every r′ we score each schedule on the tuning seeds at p = 0 and α ∈ TUNE_ALPHAS by
 # the median of log₁₀(max(final error, 10⁻¹²)) + t_stop/T (errors at round-off tie, and
@@ -331,7 +331,7 @@ caption("02_error_vs_iteration",
 # **Sensitivity to the schedule.** The per-width tuning gives the exact rank a large Polyak
 # cap and the over-parameterized widths small ones, so B-1's speed comparison mixes width
 # and step size. As a check (not a pre-set verdict), the same runs at α = 10⁻⁶ with one
-# common schedule for every width: the Polyak cap COMMON_CAP and the brief's geometric
+# common schedule for every width: the Polyak cap COMMON_CAP and the study design's geometric
 # decay (η₀, ρ) = (0.1, 0.995).
 
 # %%
@@ -681,7 +681,7 @@ caption("02_singular_values",
 # %% [markdown]
 # ## Summary: verdict table
 #
-# One row per claim of brief B4; the estimate is the statistic with its 95 % interval
+# One row per claim of study B4; the estimate is the statistic with its 95 % interval
 # (bootstrap over seeds, or Wilson for success counts); the thresholds were fixed in the
 # parameters cell before the runs.
 
@@ -699,5 +699,5 @@ display(Markdown(
     + " and ".join(f"{v[1][0]:.2g}× ({sch})" for sch, v in sens_spread.items())
     + " with one common schedule: the over-parameterized runs are not slower to reach the truth's neighbourhood, "
     f"they stop at a floor. "
-    f"The step-size rule is a reconstruction (the capped robust Polyak step, or the geometric decay of the brief); "
-    f"the brief's larger problem (d = 40, r = 3, m = 960) was not run."))
+    f"The step-size rule is a reconstruction (the capped robust Polyak step, or the geometric decay of the study design); "
+    f"the study design's larger problem (d = 40, r = 3, m = 960) was not run."))

@@ -41,7 +41,7 @@
 # `lowrank_lab.completion.Observations` (sorted entries with row/column offsets; no dense
 # m × n array is formed by any solver) and the sweeps through
 # `lowrank_lab.experiments.run_sweep` with the trial functions of
-# `lowrank_lab.completion.trials`. The approximate AltMin is the brief's stand-in (a):
+# `lowrank_lab.completion.trials`. The approximate AltMin is the study design's stand-in (a):
 # `cg_iters` warm-started conjugate-gradient steps per row, applying Σ u_i u_iᵀ as
 # U_Ωᵀ(U_Ω v); the perturbed variant is stand-in (b): exact solves plus a random
 # perturbation of relative size ε per row. Both are *reconstructions* — the paper uses a
@@ -61,7 +61,7 @@
 import os
 
 SMOKE = os.environ.get("LOWRANK_SMOKE") == "1"
-# C-1 phase diagram (brief: m = n = 500; n = 200 here so that 12 seeds per cell fit the budget)
+# C-1 phase diagram (study design: m = n = 500; n = 200 here so that 12 seeds per cell fit the budget)
 N_PT = 60 if SMOKE else 200
 RANKS_PT = (2, 4) if SMOKE else (2, 5, 10, 20)
 RATIOS = (1.0, 2.0, 4.0) if SMOKE else (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)  # |Omega| / (k (m + n - k))
@@ -78,7 +78,7 @@ RANK_NS = 2 if SMOKE else 5
 # C-2 convergence
 N_CONV, RANK_CONV, RATIO_CONV, SEEDS_CONV = (80, 2, 4.0, 2) if SMOKE else (300, 5, 4.0, 5)
 RATIO_NEAR = 1.5 if SMOKE else 1.25  # near the transition: why CG-2 can beat exact there (at k = BASELINE_RANK, n = N_PT)
-# C-3 timing (brief: n = 2000-4000, |Omega| ~ 2e6, k up to 128; reduced)
+# C-3 timing (study design: n = 2000-4000, |Omega| ~ 2e6, k up to 128; reduced)
 N_TIME, NNZ_TIME = (400, 20_000) if SMOKE else (3000, 1_000_000)
 RANKS_TIME = (4, 8, 16) if SMOKE else (8, 16, 32, 64, 128)
 # C-4 solver comparison (ScaledGD's reference setup n = 1000, r = 10, p = 0.2; n = 500 here)
@@ -94,7 +94,7 @@ TUNE_GRIDS = {"svp": ("step_size", (0.5, 0.75, 1.0, 1.25, 1.5)),
 N_COH, RANK_COH, P_COH = (80, 2, 0.3) if SMOKE else (300, 5, 0.2)
 EXPONENTS = (0.0, 1.0) if SMOKE else (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 SEEDS_COH = 3 if SMOKE else 20  # 20, not 10: with 10/10 successes the Wilson lower bound is only 0.72
-# C-6 MovieLens (brief: 5 splits, k in {1, 2, 3, 5, 10, 20, 50})
+# C-6 MovieLens (study design: 5 splits, k in {1, 2, 3, 5, 10, 20, 50})
 ML_SPLITS = (0, 1) if SMOKE else (0, 1, 2, 3, 4)
 ML_RANKS = (1, 2) if SMOKE else (1, 2, 5, 10, 20, 50)
 ML_SUBSAMPLE = 0.2 if SMOKE else 1.0
@@ -103,7 +103,7 @@ SUFFIX = "_smoke" if SMOKE else ""  # smoke sizes are far too small for the prin
 
 # pass thresholds, fixed before the runs
 SUCCESS_TOL = 0.05  # one success criterion for every solver: relative error < 0.05 after the budget
-STRICT_TOL = 1e-4  # the brief's criterion, shown as a sensitivity check for the solvers without a floor
+STRICT_TOL = 1e-4  # the study design's criterion, shown as a sensitivity check for the solvers without a floor
 COINCIDE = 1.15  # boundaries coincide: paired 95% CI of the transition ratio inside [1/1.15, 1.15]
 SLOPE_K = (0.7, 1.3)  # "roughly proportional to k": log-log slope of |Omega|_50 against k, CI inside
 FLOOR_SPREAD = 3.0  # floor / epsilon varies by less than this factor over epsilon
@@ -177,7 +177,7 @@ for s, res in demo.items():
 # `EPS_PT`; ε = 0.1, whose floor exceeds any sensible criterion, appears only in §3. For
 # the solvers without a floor the criterion barely matters if failed runs do not end
 # between the two criteria; the text below counts them, and the table prints the
-# transitions under the brief's stricter `STRICT_TOL` beside ours. Exact AltMin and CG-2 run over all
+# transitions under the study design's stricter `STRICT_TOL` beside ours. Exact AltMin and CG-2 run over all
 # ranks; CG-1, CG-4 and the two ε at k = `VARIANT_RANK`; SVP and ScaledGD (300
 # iterations) at k = `BASELINE_RANK`. The ratio grid is refined between 1 and 3 degrees
 # of freedom, where the transitions lie, and further (`REFINE`) for exact AltMin and CG-2
@@ -443,7 +443,7 @@ display(Markdown(
     + (f"At k = {same_k} the two are indistinguishable (CI contains 1). " if same_k else "")
     + f" Of the {len(no_floor)} exact and CG-2 runs, {between} end between {STRICT_TOL:g} and {SUCCESS_TOL:g}; "
     f"the failed ones have median error {failed_err.median():.2g} (10th percentile {failed_err.quantile(0.1):.2g}), "
-    f"so switching to the brief's strict criterion {STRICT_TOL:g} moves the exact and CG-2 transitions only by a "
+    f"so switching to the study design's strict criterion {STRICT_TOL:g} moves the exact and CG-2 transitions only by a "
     f"factor {np.nanmin(strict_shift):.2f}–{np.nanmax(strict_shift):.2f}. The n-sweep at k = {RANK_NS} gives |Ω|₅₀ ∝ "
     f"n^{fmt(*b_ci)}: the k n log n scaling predicts {b_theory:.2f} over this range, the degrees of freedom 1.0 — "
     + ("the data follow k n log n." if b_in[0] and not b_in[1] else "the data follow the degrees of freedom."
@@ -545,7 +545,7 @@ display(Markdown(
 # %% [markdown]
 # ## 4. Runtime against rank k (C-3)
 #
-# Seconds per sweep at n = `N_TIME`, |Ω| = `NNZ_TIME` (reduced from the brief's 2·10⁶
+# Seconds per sweep at n = `N_TIME`, |Ω| = `NNZ_TIME` (reduced from the study design's 2·10⁶
 # to fit this 2-core CPU), measured between callbacks so initialization and metrics are
 # excluded; one run, best of 3 sweeps per point (timings on a shared machine vary by
 # up to 2× at single points; the operation counts do not). Exact AltMin forms every
@@ -773,7 +773,7 @@ display(Markdown(
 # 100,836 ratings (610 users × 9,724 movies, density 1.7%), shipped in `data/` with its
 # licence (research use; acknowledge Harper & Konstan 2015) and SHA-256 hashes checked
 # on load. Protocol: seeded 80/20 splits (`completion.movielens_split`, seeds
-# `ML_SPLITS`, the brief's 5); global mean + ridge user/item biases (Surprise's
+# `ML_SPLITS`, the study design's 5); global mean + ridge user/item biases (Surprise's
 # `BaselineOnly` ALS scheme and defaults) fitted first; each solver models the residuals;
 # movies without training ratings get the bias prediction; predictions clipped to
 # [0.5, 5]. (rank, λ or step) are chosen on a 10% validation split *of the training
@@ -923,7 +923,7 @@ display(Markdown(
     + ". Validation optima: " + "; ".join(
         f"{r.method}: k = {r['chosen rank']} ({'interior' if r['rank interior'] else 'grid edge'}), λ/step "
         f"{r['chosen λ / step']:g} ({'interior' if r['λ / step interior'] else 'grid edge'})" for _, r in edge_ml.iterrows())
-    + (f" — where k sits at the top of the grid ({ML_RANKS[-1]}, the brief's largest rank) a larger rank might "
+    + (f" — where k sits at the top of the grid ({ML_RANKS[-1]}, the study design's largest rank) a larger rank might "
        "still help a little"
        if (edge_ml["chosen rank"] == ML_RANKS[-1]).any() else "")
     + f". **Significantly better than bias-only** (CI below 0): {', '.join(sig.method) or 'none'}"

@@ -64,7 +64,7 @@ INTRUDER_SEEDS = 3 if SMOKE else 10
 INTRUDER_SIZES = 9 if SMOKE else 21  # update sizes on a log grid 0.05..4 sigma_1
 
 # pass thresholds, fixed before the runs
-EDGE_TOL = 0.05  # |fitted lambda_+ / theory - 1| (brief: "within a few percent")
+EDGE_TOL = 0.05  # |fitted lambda_+ / theory - 1| (study design: "within a few percent")
 MAX_FALSE_SPIKES = 0  # detected spikes in pure noise with the TW margin
 ONSET_RANGE = (1.0, 1.5)  # 50 % detection onset in units of theta_BBP (finite-size shift above 1 allowed)
 OFFSET_TOL = 0.02  # |lambda_top / BBP prediction - 1| at the largest M, single spike
@@ -439,7 +439,7 @@ display(Markdown(
     f"{len(clean)} fits (Wilson CI {100 * coverage[1]:.0f}–{100 * coverage[2]:.0f} %, nominal 95 %), with σ_α "
     f"shrinking like 1/√n. With fingers, the mean standardized error per regime is: {txt_regime}. So the bias is "
     f"**downwards** in {len(down)} of {len(reg)} regimes, indistinguishable from 0 in {len(none_)} and upwards in "
-    f"{len(up)}: the brief's *upward* bias is not reproduced in any regime tested here (counts {list(FINGER_COUNTS)}, "
+    f"{len(up)}: the study design's *upward* bias is not reproduced in any regime tested here (counts {list(FINGER_COUNTS)}, "
     f"sizes {list(FINGER_SCALES)} × the largest sample, n {list(PARETO_SIZES)}). Added huge values increase "
     "Σ ln(λ/x_min) while the KS scan keeps a low x_min, so the plain MLE flattens; a single small finger barely "
     "moves it. The upward bias seen by WeightWatcher on real ESDs needs the KS scan to jump to a tiny tail made "
@@ -723,7 +723,7 @@ display(Markdown(
     f"{100 * share_one:.0f} % of the {len(window)} (seed, size) runs (Wilson CI {100 * one_ci[0]:.0f}–"
     f"{100 * one_ci[1]:.0f} %); the counts are {cnt.to_dict()}.{zero_txt} Above 1.2 σ₁ every seed has at least one "
     f"intruder: the new top singular vector points in a direction no pretrained singular vector resembles. The "
-    f"brief's claim (\"larger than W's singular values already creates intruders\") is "
+    f"study design's claim (\"larger than W's singular values already creates intruders\") is "
     f"**{'reproduced' if every_seed and aligned_max == 0 else 'not reproduced'}**, and the threshold is lower than "
     f"stated: the first intruder appears at size {onsets.get('random rank one', float('nan')):.3g} σ₁, inside the top-10 "
     f"window (σ₁₀ = {sigma0[9]:.2f} σ₁). Along W₀'s own top direction the same update never intrudes (max count "
@@ -750,6 +750,6 @@ display(Markdown(
     "the Tracy–Widom margin, silent on pure noise; detection starts slightly above the BBP threshold at finite size, "
     "and the eigenvalue, eigenvector-overlap and Tracy–Widom laws behind it hold to the printed precision. The "
     "power-law MLE is calibrated on clean tails; fingers bias it — downwards in every regime tested here, against the "
-    "brief's 'upwards' — and `fix_fingers=True` repairs it when the fingers stand well clear of the tail, not when "
+    "study design's 'upwards' — and `fix_fingers=True` repairs it when the fingers stand well clear of the tail, not when "
     "they are barely larger than its largest sample. No single rank metric is \"the\" rank: σ-based effective "
     "rank counts the bulk, σ²-based metrics count the top, and only the MP test separates signal from noise."))

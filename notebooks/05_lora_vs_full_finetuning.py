@@ -23,18 +23,18 @@
 # rank and size — so we can ask which of their claims a linear model already shows, and
 # why.
 #
-# **Claims tested** (quoted from the papers; criteria from the research brief, study E4):
+# **Claims tested** (quoted from the papers; criteria from the study design, study E4):
 # * Shuttleworth et al.: "the weight matrices trained with LoRA have new, high-ranking
 #   singular vectors, which we call intruder dimensions. Intruder dimensions do not appear
 #   during full fine-tuning" — *full FT has about 0 intruders at ε = 0.5, low-rank LoRA more*.
 # * "Higher-rank, rank-stabilized LoRA models closely mirror full fine-tuning" — *with tuned
 #   learning rates, counts fall with r under rank-stabilized scaling* (the mirroring itself
-#   is an open trend: the brief's pilot did not reproduce it).
+#   is an open trend: the study design's pilot did not reproduce it).
 # * LoRA models with intruders "become worse models of the pre-training distribution and
 #   adapt less robustly to multiple tasks sequentially" — *forgetting correlates positively
 #   with the intruder count; intruders accumulate over tasks*.
 # * Their causal test: scaling the intruder singular values down "recovers pre-training
-#   loss with little loss on the target" (brief's summary) — *lower forgetting at a small
+#   loss with little loss on the target" (study design's summary) — *lower forgetting at a small
 #   target cost*.
 # * Hu et al. ("LoRA: Low-Rank Adaptation of Large Language Models", arXiv 2106.09685, §7):
 #   "the top singular vector overlap significantly between A_{r=8} and A_{r=64}" (why "r = 1
@@ -46,7 +46,7 @@
 # y = W x, squared loss, pretrained W₀ = U₀ diag(σ) V₀ᵀ with σ_i = 3 i⁻¹ and Haar singular
 # vectors; a target ΔW* of rank 4 with a flat spectrum and Haar singular vectors; N = 24 <
 # n = 64 isotropic fine-tuning inputs, labels from the teacher W₀ + ΔW*. Two update sizes:
-# the brief's **large** update ‖ΔW*‖₂ = 0.4 σ₁(W₀), and a **small** one, 0.1 σ₁ = σ₁₀(W₀),
+# the study design's **large** update ‖ΔW*‖₂ = 0.4 σ₁(W₀), and a **small** one, 0.1 σ₁ = σ₁₀(W₀),
 # closer to what fine-tuning does to a real network (an update that does not dwarf the
 # pretrained spectrum; reconstruction, ours). Methods: full fine-tuning, LoRA with
 # α/r (α = 8, PEFT's default), rsLoRA (α/√r) and α = 2r, r ∈ {1, …, 64}, and B-only
@@ -66,7 +66,7 @@ SMOKE = os.environ.get("LOWRANK_SMOKE") == "1"
 N_DIM = 16 if SMOKE else 64  # n = m: the linear layer is n x n
 N_TRAIN = 8 if SMOKE else 24  # N < n fine-tuning samples
 TASK_RANK = 2 if SMOKE else 4  # rank of the target update
-NORMS = {"large": 0.4, "small": 0.1}  # ||dW*||_2 / sigma_1(W0): the brief's update, and one at sigma_10
+NORMS = {"large": 0.4, "small": 0.1}  # ||dW*||_2 / sigma_1(W0): the study design's update, and one at sigma_10
 RANKS = (1, 4, 16) if SMOKE else (1, 2, 4, 8, 16, 32, 64)
 SCALINGS = ("lora", "rslora", "lora_2r")  # alpha / r, alpha / sqrt(r), alpha = 2r
 B_ONLY_RANKS = (16,) if SMOKE else (32, 64)  # B-only needs r >= N to fit the data
@@ -151,7 +151,7 @@ def fmt_ci(est, low, high, digits=2):
 #   directions the target does not have;
 # * full GD keeps ΔW in the **row span of the data**, ΔW(I − P_X) = 0, and converges to the
 #   minimum-norm fit ΔW* P_X; LoRA keeps s·B A₀(I − P_X) — its random initial A in the
-#   directions no sample constrains (brief E2, reconstruction).
+#   directions no sample constrains (study E2, reconstruction).
 #
 # So in this laboratory LoRA's update is full FT's update *plus* an unconstrained part
 # with the same left vectors: larger singular values, more forgetting, and — if the left
@@ -323,7 +323,7 @@ plt.show()
 # *Figure `05_intruders_vs_eps` (E-2).* Intruder count among the top k = 10 against the
 # threshold ε, mean over seeds with bootstrap 95 % bands, at matched training loss. Left:
 # the gapped power-law W₀; right: the i.i.d. control, whose Marchenko–Pastur bulk has no
-# gaps (the brief's pitfall: near-degenerate singular vectors mix under any
+# gaps (the study design's pitfall: near-degenerate singular vectors mix under any
 # perturbation). In both columns the *same* updates ΔW are measured (section 1).
 
 # %%
@@ -623,7 +623,7 @@ rows = []
 
 
 def add(claim, paper, statistic, value, threshold, ok, condition="—"):
-    rows.append({"claim (brief E4)": claim, "paper": paper, "condition": condition, "statistic": statistic,
+    rows.append({"claim (study E4)": claim, "paper": paper, "condition": condition, "statistic": statistic,
                  "estimate [95% CI]": value, "threshold (pre-set)": threshold, "verdict": analysis.verdict(ok)})
 
 
@@ -761,7 +761,7 @@ display(Markdown("\n".join(text)))
 # %% [markdown]
 # **Reading the verdicts.**
 #
-# * **The brief's large update is a regime where full fine-tuning intrudes too.** A rank-4
+# * **The study design's large update is a regime where full fine-tuning intrudes too.** A rank-4
 #   update of spectral norm 0.4 σ₁ must place four new directions near the top of W₀'s
 #   spectrum whatever the method: the *target* has intruders, and full FT, which fits the
 #   minimum-norm ΔW* P_X, shows them. LoRA shows somewhat more. The paper's contrast
@@ -782,7 +782,7 @@ display(Markdown("\n".join(text)))
 #   r grows, rsLoRA less, α = 2r not at all — which orders their leakage and forgetting at
 #   high rank. **In this toy high-rank α/r, not rsLoRA, is the one closest to full
 #   fine-tuning**: the "higher-rank rsLoRA mirrors full fine-tuning" trend is not
-#   reproduced (nor was it by the brief's pilot). Counts do fall with r under rsLoRA for
+#   reproduced (nor was it by the study design's pilot). Counts do fall with r under rsLoRA for
 #   the small update, but they also fall (from a lower level) for α/r.
 # * **The intervention** works where there are intruders to scale: for the large update,
 #   PEFT's λ = 0.75 lowers forgetting at a small cost to the task (numbers above); for the

@@ -30,7 +30,7 @@
 # 64 *sufficient rows* with exactly the law of the compressed data (Bartlett's
 # decomposition; `family_trials.sufficient_rows`): the data are never the bottleneck.
 #
-# **Claims tested** (quoted from the papers; criteria from the research brief, study F):
+# **Claims tested** (quoted from the papers; criteria from the study design, study F):
 # * RandLoRA: "full-rank updates are beneficial across vision and language tasks" — *on a flat
 #   full-rank target LoRA tracks its Eckart–Young floor and RandLoRA beats it at equal P; on
 #   a rank-4 target LoRA is best per parameter; steep spectra favour LoRA, flat ones
@@ -45,7 +45,7 @@
 #   without sacrificing performance".
 # * EVA (Paischer et al. 2024): "faster convergence than competitors"; PiSSA (Meng et al.
 #   2024): faster early convergence when the target is aligned with W₀'s top directions
-#   (brief F1). CorDA (Yang et al. 2024): the knowledge-preserving mode "mitigates the
+#   (study F1). CorDA (Yang et al. 2024): the knowledge-preserving mode "mitigates the
 #   forgetting of world knowledge"; the instruction-previewed mode is "surpassing
 #   full-parameter finetuning".
 # * LoRA-Pro (Wang et al. 2024): adjusted gradients make the LoRA step the best
@@ -73,7 +73,7 @@ TUNE_SEEDS = SEEDS[:1] if SMOKE else SEEDS[:3]  # F2: rates tuned on these seeds
 LR_EXPONENTS = (-1, 0, 1) if SMOKE else (-2, -1, 0, 1, 2)  # lr = centre x 10^(k/2): a 5-point log grid
 TARGETS = (("low_rank", 1.0), ("flat", 1.0), ("power_law", 0.5), ("power_law", 1.0), ("power_law", 2.0))
 LORA_RANKS = (1, 2, 4) if SMOKE else (1, 2, 4, 8, 16)
-RANDLORA_RANKS = (16, 8, 4) if SMOKE else (64, 32, 16, 8, 4, 2)  # N = n / r bases: the brief's budgets at n = 64
+RANDLORA_RANKS = (16, 8, 4) if SMOKE else (64, 32, 16, 8, 4, 2)  # N = n / r bases: the study design's budgets at n = 64
 OTHER_RANKS = (2,) if SMOKE else (4, 16)  # PiSSA, DoRA, orthogonal, EVA, CorDA, DyLoRA
 XS_RANKS = (4,) if SMOKE else (16, 32)  # LoRA-XS, LoRA-SB (r^2 parameters)
 THETAS = (0, 45, 90) if SMOKE else (0, 15, 30, 45, 60, 90)
@@ -193,7 +193,7 @@ display(HTML(glance().style.format({"max |dW| at step 0": "{:.1e}"}).hide(axis="
 # ## 2. Rank deficiency against parameter count (F-1, F-2)
 #
 # Targets with ‖ΔW*‖_F = 1 and Haar singular vectors: rank 4; flat full rank; power law
-# σ_i ∝ i^−β, β ∈ {0.5, 1, 2}. Budgets as in the brief: LoRA at r = 1…16 (P = 128 r),
+# σ_i ∝ i^−β, β ∈ {0.5, 1, 2}. Budgets as in the study design: LoRA at r = 1…16 (P = 128 r),
 # RandLoRA with r = 64…2 (N = 64/r shared-A bases: P = 128, 192, 320, 576, 1088, 2112),
 # NOLA at rank 4 with k + l = P (and P = 64, half of LoRA at rank 1), VeRA at rank 4 and
 # 64, full fine-tuning (P = 4096); every other adapter at two sizes. Adam, warm-up then
@@ -309,7 +309,7 @@ plt.show()
 
 # %%
 def learned_spectra(key="flat", budget_rank=8):
-    """Singular values of the learned update, seed 0, at P ~ 576 (the brief's F-2)."""
+    """Singular values of the learned update, seed 0, at P ~ 576 (the study design's F-2)."""
     t, b = ("flat", 1.0) if key == "flat" else ("power_law", float(key.split("_")[-1]))
     streams = backend.trial_streams(0, "task", "method")
     delta = T.f2_target(n, t, streams.task, beta=b)
@@ -733,7 +733,7 @@ rl_mid = RANDLORA_RANKS[min(3, len(RANDLORA_RANKS) - 1)]
 lora4 = ci(errs("low_rank", "lora", r_mid))
 diff_rl = analysis.paired_difference(errs("low_rank", "lora", r_mid), errs("low_rank", "randlora", rl_mid))
 diff_no = analysis.paired_difference(errs("low_rank", "lora", r_mid), errs("low_rank", "nola", P_mid))
-add("Rank-4 target: LoRA reaches ≈ 0 error at P ≥ 512 and is the best per parameter", "brief F2 (RandLoRA's question)",
+add("Rank-4 target: LoRA reaches ≈ 0 error at P ≥ 512 and is the best per parameter", "study F2 (RandLoRA's question)",
     f"LoRA r = 4 (P = {2 * n * r_mid}) against RandLoRA and NOLA at P = {P_mid}",
     "LoRA error; paired Δ LoRA − RandLoRA; Δ LoRA − NOLA",
     f"{fmt_ci(*lora4)}; {fmt_ci(*diff_rl)}; {fmt_ci(*diff_no)}", f"error CI < {ABOUT_ZERO}, both Δ CI < 0",
@@ -750,7 +750,7 @@ add("Flat target: LoRA tracks its Eckart–Young floor; RandLoRA beats it at equ
 d_steep = analysis.paired_difference(errs("power_law_2", "randlora", rl_mid), errs("power_law_2", "lora", r_mid))
 d_half = analysis.paired_difference(errs("power_law_0.5", "randlora", rl_mid), errs("power_law_0.5", "lora", r_mid))
 d_flat = analysis.paired_difference(errs("flat", "randlora", rl_mid), errs("flat", "lora", r_mid))
-add("A crossover in β: steep spectra favour LoRA, flat spectra favour RandLoRA", "brief F2",
+add("A crossover in β: steep spectra favour LoRA, flat spectra favour RandLoRA", "study F2",
     f"RandLoRA (P = {P_mid}) − LoRA r = 4 (P = {2 * n * r_mid}), paired; the flat target is β = 0",
     "Δ at β = 2; Δ at β = 0 (flat); (Δ at β = 0.5)", f"{fmt_ci(*d_steep)}; {fmt_ci(*d_flat)}; ({fmt_ci(*d_half)})",
     "Δ(β=2) CI > 0 and Δ(β=0) CI < 0", d_steep[1] > 0 and d_flat[2] < 0)
@@ -759,7 +759,7 @@ P_max = max(randlora_p(r) for r in RANDLORA_RANKS)
 nola_max = ci(errs("power_law_1", "nola", P_max))
 fl4 = target_floor("power_law_1", 4)
 vera4 = ci(errs("power_law_1", "vera", 4))
-add("NOLA and VeRA plateau at their rank", "brief F2", f"β = 1 target, NOLA r = 4 at P = {P_max}, VeRA r = 4",
+add("NOLA and VeRA plateau at their rank", "study F2", f"β = 1 target, NOLA r = 4 at P = {P_max}, VeRA r = 4",
     "NOLA error; VeRA error (rank-4 floor)", f"{fmt_ci(*nola_max)}; {fmt_ci(*vera4)} ({fl4:.3f})",
     f"NOLA within {PLATEAU_TOL} of the floor and never below it; VeRA ≥ floor",
     nola_max[1] >= fl4 - 1e-6 and nola_max[0] <= fl4 + PLATEAU_TOL and vera4[1] >= fl4 - 1e-6)
@@ -794,11 +794,11 @@ for m in ("lora_sb", "lora"):
     d = analysis.paired_difference(cell(fb, method=m, theta=float(max(THETAS)))["rel_error"],
                                    cell(fb, method=m, theta=0.0)["rel_error"])
     add(f"{NAMES[m]} does not degrade with θ (fixed bases experiment)",
-        "Ponkshe et al. 2024 (\"preserves update directions\")" if m == "lora_sb" else "brief F3",
+        "Ponkshe et al. 2024 (\"preserves update directions\")" if m == "lora_sb" else "study F3",
         "rotated targets, rank 4", f"paired Δ error θ = {max(THETAS)}° − θ = 0°", fmt_ci(*d),
         f"|Δ| CI within ±{DIRECTION_TOL}", -DIRECTION_TOL < d[1] and d[2] < DIRECTION_TOL)
 xs_rho = analysis.rank_correlation(fb[fb.method == "lora_xs"]["theta"], fb[fb.method == "lora_xs"]["rel_error"])
-add("LoRA-XS degrades with θ", "brief F3", "rotated targets, rank 4", "Spearman ρ(θ, error)", fmt_ci(*xs_rho),
+add("LoRA-XS degrades with θ", "study F3", "rotated targets, rank 4", "Spearman ρ(θ, error)", fmt_ci(*xs_rho),
     "ρ CI > 0", bool(np.isfinite(xs_rho[1]) and xs_rho[1] > 0))
 # (8) SVFit: outperforms LoRA with 16x fewer params -- only for pure rescaling
 sv0 = analysis.paired_difference(cell(fb, method="svfit", theta=0.0)["rel_error"],
@@ -808,7 +808,7 @@ p_sv = int(cell(fb, method="svfit", theta=0.0)["num_params"].iloc[0])
 add("SVFit outperforms LoRA with 16× fewer parameters", "Sun et al. 2024",
     f"pure rescaling (θ = 0): SVFit ({p_sv} params) vs LoRA r = 4 ({2 * n * 4})", "paired Δ error SVFit − LoRA",
     fmt_ci(*sv0), f"Δ CI upper ≤ {COMPARABLE} (comparable or better)", sv0[2] <= COMPARABLE)
-add("SVFit works only for pure rescaling", "brief F3", f"θ = {THETAS[1]}°", "SVFit error", fmt_ci(*sv_rot),
+add("SVFit works only for pure rescaling", "study F3", f"θ = {THETAS[1]}°", "SVFit error", fmt_ci(*sv_rot),
     f"CI > {10 * ABOUT_ZERO}", sv_rot[1] > 10 * ABOUT_ZERO)
 # (9) LoLDU comparable with 2600x fewer parameters
 d_lol = analysis.paired_difference(errs("power_law_1", "loldu", n), errs("power_law_1", "lora", r_mid))
@@ -919,7 +919,7 @@ text = [
     "**Rank, not count, separates the methods on these targets.**",
     f"* Flat target: LoRA r = 4 sits at {mean_err('flat', 'lora', 4):.3f} (floor {1 - 4 / n:.3f}); RandLoRA at "
     f"P = {P_mid} reaches {mean_err('flat', 'randlora', rl_mid):.3f}, below the floor of any LoRA with as many "
-    f"parameters ({floor_mid:.3f}) — the brief's pilot (0.81 against 0.94) is reproduced by training.",
+    f"parameters ({floor_mid:.3f}) — the study design's pilot (0.81 against 0.94) is reproduced by training.",
     f"* β = 1: LoRA r = 4 {mean_err('power_law_1', 'lora', 4):.3f} against RandLoRA {mean_err('power_law_1', 'randlora', rl_mid):.3f}"
     f" and NOLA (rank 4) {mean_err('power_law_1', 'nola', P_mid):.3f} at P = {P_mid}: steep spectra favour the "
     "low-rank parameterization, whose rank cap costs little there.",
@@ -963,7 +963,7 @@ display(Markdown("\n".join(text)))
 # * **The parameter-count headlines of LoRA-SB, SVFit, LoLDU and NOLA do not transfer** to
 #   targets that are independent of W₀: their fixed subspaces (W₀'s singular or LU bases, a
 #   gradient estimate, random bases with few coefficients) do not contain the update. SVFit
-#   matches LoRA exactly where the brief predicts — a pure rescaling of W₀'s top singular
+#   matches LoRA exactly where the study design predicts — a pure rescaling of W₀'s top singular
 #   values — and LoRA-XS degrades monotonically with the rotation.
 # * **Initializations act through alignment**: PiSSA helps when the update lives in W₀'s
 #   principal subspace and EVA when it lives in the inputs' principal subspace; both cost

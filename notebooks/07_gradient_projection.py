@@ -24,7 +24,7 @@
 # laboratory — analytic gradients, a known teacher, every state array counted — which of
 # their claims hold, and why?
 #
-# **Claims tested** (quoted; criteria from the research brief, study G4):
+# **Claims tested** (quoted; criteria from the study design, study G4):
 # * GaLore: "reduces memory usage by up to 65.5% in optimizer states while maintaining both
 #   efficiency and performance" — *GaLore's erank(ΔW) exceeds r while LoRA's stays ≤ r, and
 #   the gap closes as T → ∞; GaLore approaches Adam at moderate r*.
@@ -53,7 +53,7 @@
 #   stalls while random projections converge.
 #
 # **Setup.** `lowrank_lab.adapters` with the transforms of `lowrank_lab.adapters.projection`
-# (see `docs/projection.md`). The harness (brief G3): a 128 × 256 linear layer (y = Wx,
+# (see `docs/projection.md`). The harness (study G3): a 128 × 256 linear layer (y = Wx,
 # out × in) "pretrained" from PyTorch's initialization towards a full-rank teacher with
 # σ_i = 3 i⁻¹, squared loss, mini-batches of 32 from a pool of 1024 isotropic inputs (every
 # batch gradient has rank ≤ 32). GaLore's projector sits on the smaller side (here the left:
@@ -446,7 +446,7 @@ display(pilot.round(3))
 # first r cosines, and a random orthonormal projector. Cases: a rank-8 gradient with Haar
 # singular vectors; a gradient DᵀX whose rows come from inputs with AR(1) covariance
 # ρ^|i−j| (eigenvectors close to cosines); and rows mixing three sinusoids of random
-# frequencies (smooth but not the first cosines: the brief's smooth-row pilot, made harder
+# frequencies (smooth but not the first cosines: the study design's smooth-row pilot, made harder
 # for the fixed first-r DCT). Right: wall clock of one exact SVD against one DCT selection (fast DCT plus a
 # sort) on an n × n gradient, one BLAS thread on the shared two-core machine (measured once
 # and cached with the sweeps). The table gives the means at r = 16.
@@ -754,7 +754,7 @@ rows = []
 
 
 def add(claim, paper, statistic, value, threshold, ok, note=""):
-    rows.append({"claim (brief G4)": claim, "paper": paper, "statistic": statistic, "estimate [95% CI]": value,
+    rows.append({"claim (study G4)": claim, "paper": paper, "statistic": statistic, "estimate [95% CI]": value,
                  "threshold (pre-set)": threshold, "verdict": analysis.verdict(ok), "note": note})
 
 
@@ -851,7 +851,7 @@ rho_raw = analysis.rank_correlation(noise_part.label_noise, noise_part.W1_nuclea
 add("(G-10 probe) Higher-quality data: lower nuclear norm, higher effective rank", "gradient-spectrum data quality",
     "Spearman ρ(label noise, W1 erank); ρ(label noise, W1 nuclear/Frobenius)", f"{fmt(*rho_noise)}; {fmt(*rho_nuc)}",
     "erank ρ CI < 0 and nuclear ρ CI > 0", rho_noise[2] < 0 and rho_nuc[1] > 0,
-    f"the toy may contradict it (brief); raw nuclear norm: ρ = {fmt(*rho_raw)}")
+    f"the toy may contradict it (study design); raw nuclear norm: ρ = {fmt(*rho_raw)}")
 add("(G-10 probe) More complex targets ('reasoning') give higher effective ranks", "gradient-spectrum data quality",
     "Spearman ρ(teacher rank, W1 erank)", fmt(*rho_cx), "ρ CI > 0", rho_cx[1] > 0)
 go_fin = go_final[[np.isclose(go_lr[(m, i)], lr) for m, i, lr in zip(go_final.method, go_final.inner, go_final.lr)]]
@@ -949,7 +949,7 @@ display(Markdown("\n\n".join(text)))
 #   weights are not the heavy-tailed matrices of a pretrained LLM.
 # * **G-10 (honest probe).** Label noise adds a component of the gradient unrelated to the
 #   current errors, which *raises* the effective rank — the claim's direction is reversed,
-#   as the brief anticipated for a linear-Gaussian toy — while the nuclear norm relative to
+#   as the study design anticipated for a linear-Gaussian toy — while the nuclear norm relative to
 #   ‖G‖_F rises with noise (the claim's direction) and the raw nuclear norm at matched loss
 #   falls. A teacher with more independent output directions raises the effective rank, the
 #   direction of "reasoning data achieves substantially higher effective ranks".

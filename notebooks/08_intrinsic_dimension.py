@@ -25,7 +25,7 @@
 # (TwoNN, Facco et al. 2017; MLE, Levina and Bickel 2004). We keep the two apart:
 # sections 1–4 are landscapes, section 5 point clouds.
 #
-# **Claims tested** (quoted; criteria from the research brief, study H4):
+# **Claims tested** (quoted; criteria from the study design, study H4):
 # * Li et al.: in their toy (D = 1000, 10 groups of 100) "the loss reaches ≈ 0 exactly at
 #   d = 10 for every projection type" (criterion); "the intrinsic dimension for a given
 #   dataset varies little across a family of models with vastly different sizes" — *the
@@ -36,7 +36,7 @@
 #   factorized sensing problem, d_int against k, drawn against a flat prediction and a
 #   dimension count.
 # * Estimators: TwoNN and MLE "recover the true d on clean manifolds" (criterion); noise
-#   inflates them, small N deflates high d (the brief's pitfalls).
+#   inflates them, small N deflates high d (the study design's pitfalls).
 #
 # **Setup.** `lowrank_lab.intrinsic` (projections, `train_subspace`, `d_int` with both
 # threshold rules and a cluster bootstrap over seeds, the DID and SAID adapters that run
@@ -44,7 +44,7 @@
 # manifolds); design in `docs/intrinsic.md`. Every threshold of a verdict is fixed in the
 # parameters cell before the runs. **Reductions for a CPU** (stated, not hidden): the digits
 # MLP is the adapter lab's one-hidden-layer MLP 64-h-10 (D = 2.4k, 9.6k, 38k for
-# h = 32, 128, 512; the brief's 64-h-h-10 would be 3.5k, 26k, 301k), trained full-batch
+# h = 32, 128, 512; the study design's 64-h-h-10 would be 3.5k, 26k, 301k), trained full-batch
 # with Adam for a fixed number of steps, 3 seeds and a coarse log grid of d.
 
 # %% tags=["parameters"]
@@ -112,7 +112,7 @@ BRIDGE = {"vera": (4, 64), "nola": (32, 512), "randlora": (2, 10)} if SMOKE else
     {"vera": (4, 16, 64), "nola": (32, 128, 512), "randlora": (2, 5, 10)}
 BRIDGE_LR_FACTORS = (1.0,) if SMOKE else (1 / 3, 1.0, 3.0)  # around notebook 06's centre, chosen on seed 0 by training loss
 PRE_WIDTHS = (16, 32) if SMOKE else (64, 256)
-PRE_STEPS = (0, 50) if SMOKE else (0, 100, 1000)  # the brief's 10^4 is left out for time (see section 3)
+PRE_STEPS = (0, 50) if SMOKE else (0, 100, 1000)  # the study design's 10^4 is left out for time (see section 3)
 PRE_DIMS = (8, 32) if SMOKE else (8, 16, 32, 64, 128, 256)
 PRE_SEEDS = (0, 1) if SMOKE else (0, 1, 2)
 PRE_FT_STEPS = 40 if SMOKE else 300
@@ -327,7 +327,7 @@ print(f"SAID - DID test accuracy over all (d, seed): {said_gain[0]:+.4f} [{said_
 # gets a fresh head, and all its parameters (D = 1348 for w = 64, 5380 for w = 256) are
 # trained in a random Fastfood subspace (DID) or with SAID (Adam 0.05, 300 steps).
 # Performance: fraction of loss improvement against direct fine-tuning from the same start
-# (L_full). T ∈ {0, 10², 10³}: the brief's 10⁴ is left out for time (a 2-seed pilot at
+# (L_full). T ∈ {0, 10², 10³}: the study design's 10⁴ is left out for time (a 2-seed pilot at
 # 10⁴ gave the same d90 as 10³ for w = 64 and DID at w = 256). The verdict thresholds
 # below were set after that 2-seed pilot, before this run.
 
@@ -573,7 +573,7 @@ rows = []
 
 
 def add(claim, statistic, value, threshold, ok, note=""):
-    rows.append({"claim (brief H4)": claim, "statistic": statistic, "estimate [95% CI]": value,
+    rows.append({"claim (study H4)": claim, "statistic": statistic, "estimate [95% CI]": value,
                  "threshold (pre-set)": threshold, "verdict": analysis.verdict(ok), "note": note})
 
 
@@ -621,7 +621,7 @@ sens_note = "; ".join(f"k={r.k}: d_int99.9 {r['d_int99.9']:g} {r['99.9 CI']} vs 
                       for _, r in sens_summary.iterrows())
 flat_dev = float(np.nanmax(np.abs(sens_summary["d_int99.9"] - count_prediction(SENS["n"], SENS["r"], SENS["r"]))))
 count_dev = float(np.nanmax(np.abs(sens_summary["d_int99.9"] - sens_summary["count prediction"])))
-rows.append({"claim (brief H4)": "sensing panel reported against both predictions (open)", "statistic":
+rows.append({"claim (study H4)": "sensing panel reported against both predictions (open)", "statistic":
              "max |d_int99.9 − prediction| over k", "estimate [95% CI]": f"flat {flat_dev:.0f}, count {count_dev:.0f}",
              "threshold (pre-set)": "no fixed expectation", "verdict": "closer: " + ("count" if count_dev < flat_dev else "flat"),
              "note": sens_note})
@@ -629,7 +629,7 @@ clean = est[(est["noise"] == 0.0) & (est["N"] >= min(2000, max(EST_N))) & (est["
 rel_err = np.concatenate([np.abs(clean["TwoNN"] / clean["d"] - 1), np.abs(clean["MLE"] / clean["d"] - 1)])
 add("TwoNN and MLE recover the true d on clean manifolds", "max relative error, d ≤ 5, N ≥ 2000, noise 0",
     f"{rel_err.max():.3f} over {rel_err.size} estimates", f"≤ {EST_TOL}", bool(rel_err.max() <= EST_TOL),
-    "d = 10 is underestimated at small N (brief's pitfall), see the table")
+    "d = 10 is underestimated at small N (study design's pitfall), see the table")
 verdicts = pd.DataFrame(rows)
 with pd.option_context("display.max_colwidth", None):
     display(verdicts)
@@ -661,7 +661,7 @@ print(f"total wall time {time.perf_counter() - T0:.0f} s")
 #   digits MLP from scratch (random θ₀), not the F-2 curves of notebook 06's pretrained
 #   model; their step sizes are chosen on a 3-point grid only.
 # * **Reductions:** one hidden layer instead of two, 200 full-batch Adam steps, 3 seeds and a
-#   5-point log grid of d for digits (the brief asks 5 seeds and d up to 1600); the grid is a
+#   5-point log grid of d for digits (the study design asks 5 seeds and d up to 1600); the grid is a
 #   factor ≈ 3 apart, so d_int90 is known to that resolution only and the bootstrap interval
 #   cannot be narrower than a grid step. With 3 seeds, CIs are coarse.
 # * The numbers of the discussion are the tables above (`toy_summary`, `digit_summary`,

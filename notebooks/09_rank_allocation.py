@@ -20,7 +20,7 @@
 # error Σ_l Σ_{i>r_l} σ²_{l,i}, keeping the b globally largest σ² is optimal (the oracle).
 # So every adaptive method can be scored against it.
 #
-# **Claims tested** (quoted; criteria from the research brief, study I4):
+# **Claims tested** (quoted; criteria from the study design, study I4):
 # * AdaLoRA (Zhang et al. 2023): uniform budgets "overlook the varying importance of
 #   different weight parameters"; SVD-form updates so that pruning can "circumvent intensive
 #   exact SVD computations"; "notable improvement over baselines, especially in the low
@@ -41,7 +41,7 @@
 # Error = Σ_l ‖ΔW_l − ΔW*_l‖²_F / Σ_l ‖ΔW*_l‖²_F (the population test error up to a constant).
 # Budgets b ∈ {8, 16, 24, 40, 72} triplets in all (72 = Σ r\*). Methods: uniform LoRA (b/8 per
 # layer), LoRA at the oracle's allocation, AdaLoRA with PEFT's penalty and with the paper's,
-# IncreLoRA with AdaLoRA's triplet score (the brief's reconstruction) and with a
+# IncreLoRA with AdaLoRA's triplet score (the study design's reconstruction) and with a
 # reserved-gradient score (ours), Maestro/DyLoRA nested truncation allocated after training,
 # and SoRA (r_max = 32 per layer) along a λ path. Adam at a constant learning rate, tuned per
 # method on a 3-point grid; SoRA is proximal gradient descent. Every verdict threshold is fixed
@@ -473,6 +473,6 @@ print(f"total wall time {time.perf_counter() - START:.0f} s")
 #   but give the same error.
 # * **SoRA.** Proximal gradient descent on the gates, started after a warm-up, recovers r\*
 #   with and without weight decay on A and B, and the gate counts are as stable without
-#   decay as with it: the brief's pilot (gates flickering without weight decay) is not
+#   decay as with it: the study design's pilot (gates flickering without weight decay) is not
 #   reproduced here. Along the λ path the test error is smallest well above Σ r\* retained
 #   ranks, where the smallest true components are still kept.

@@ -23,7 +23,7 @@
 # do intruder dimensions look like on real matrices?
 #
 # **Claims and criteria**, with thresholds fixed in the parameters cell:
-# * Sanity values of the research brief (study D-6): "layer-0 query (384×384) has stable
+# * Sanity values of the study design (study D-6): "layer-0 query (384×384) has stable
 #   rank ≈ 35.8 and erank ≈ 260.8; layer-5 output.dense (384×1536) has stable rank ≈ 10.0".
 # * HT-SR (Martin and Mahoney, JMLR 2021; Martin, Peng and Mahoney, Nature Communications
 #   2021): "well-trained layers have α ≈ 2–6"; α < 2 is flagged over-trained, α > 6
@@ -54,7 +54,7 @@ MODEL = "all-MiniLM-L6-v2"
 INCLUDE = r"layer\.(0|5)\.|word_embeddings" if SMOKE else None  # smoke: two blocks and the embedding
 SANITY = {"encoder.layer.0.attention.self.query.weight": {"stable_rank": 35.8, "effective_rank": 260.8},
           "encoder.layer.5.output.dense.weight": {"stable_rank": 10.0}}
-SANITY_TOL = 0.05  # absolute: the brief quotes one decimal
+SANITY_TOL = 0.05  # absolute: the study design quotes one decimal
 HTSR_RANGE = (2.0, 6.0)
 HTSR_SHARE = 0.8  # share of block matrices inside the range for the claim to count as reproduced
 ALPHA_AGREEMENT = 0.05  # relative difference counted as agreement with WeightWatcher
@@ -115,14 +115,14 @@ cols = ["name", "shape", "alpha", "alpha_sigma", "xmin", "ks_distance", "stable_
 atlas[cols].round(4)
 
 # %% [markdown]
-# ### Sanity values of the brief
+# ### Sanity values of the study design
 
 # %%
 sanity_rows = []
 for name, wanted in SANITY.items():
     row = atlas.set_index("name").loc[name]
     for metric, value in wanted.items():
-        sanity_rows.append({"matrix": name, "metric": metric, "brief": value, "computed": row[metric],
+        sanity_rows.append({"matrix": name, "metric": metric, "study design": value, "computed": row[metric],
                             "ok": abs(row[metric] - value) <= SANITY_TOL})
 sanity = pd.DataFrame(sanity_rows)
 display(sanity.round(3))
@@ -531,7 +531,7 @@ print("low-rank updates intrude where dense updates of equal norm do not (synthe
 # %% [markdown]
 # ## Verdicts and what is not shown
 #
-# * **Sanity values** of the brief: reproduced to the quoted decimal (section 1).
+# * **Sanity values** of the study design: reproduced to the quoted decimal (section 1).
 # * **HT-SR range**: most block matrices have α in [2, 6]; the exceptions are listed above.
 #   The atlas describes, it does not diagnose: no accuracy is measured here.
 # * **WeightWatcher**: the same α in every layer with its KS convention; with the textbook
