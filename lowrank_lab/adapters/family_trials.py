@@ -29,9 +29,7 @@ PCA).
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,7 +46,7 @@ from .models import linear
 from .nested import dylora, maestro, truncate
 from .parameterizations import Adapter, AdapterState, full, lora
 from .tasks import Task, input_covariance, make_task, pretrained_weights, target_update
-from .training import _blas_limit, finetune
+from .training import _serial_blas, finetune
 from .transforms import adam, apply_updates, chain, sgd, warmup_cosine_decay_schedule
 
 __all__ = [
@@ -77,14 +75,6 @@ F2_METHODS = ("full", "lora", "pissa", "dora", "orthogonal", "eva", "corda", "co
 #: LoRA's scaling in every trial (PEFT's default ``lora_alpha``); RandLoRA keeps its own (20).
 ALPHA = 8.0
 
-
-def _serial_blas(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _blas_limit(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 # =========================================================================== #

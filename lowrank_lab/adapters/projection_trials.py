@@ -61,7 +61,7 @@ from .projection import (
 )
 from .projection_diagnostics import GradientDiagnostics
 from .tasks import Task, pretrained_weights
-from .training import _blas_limit, finetune
+from .training import _serial_blas, finetune
 from .transforms import GradientTransformation, adam, apply_updates, chain, scale_by_learning_rate, state_floats, trace
 
 __all__ = [
@@ -86,14 +86,6 @@ METHODS = ("adam", "galore", "galore_dct", "galore_random", "fira", "frugal_sign
 #: Models of the harness.
 MODELS = ("linear", "deep_linear", "mlp")
 
-
-def _serial_blas(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _blas_limit(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def make_optimizer(method: str, lr: float, rank: int, *, update_gap: Any = 200, scale: float = 1.0,

@@ -64,6 +64,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 import time
@@ -106,6 +107,20 @@ def _blas_limit(active: bool) -> Iterator[None]:
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+def _serial_blas(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a trial function with one BLAS thread (its matrices are small; see ``SERIAL_BLAS_LIMIT``).
+
+    Shared by the lab's trial modules (``trials``, ``family_trials``, ``projection_trials``).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _blas_limit(True):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True, repr=False)

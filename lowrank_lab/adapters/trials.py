@@ -36,9 +36,7 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,7 +48,7 @@ from .interventions import scale_intruders
 from .models import linear
 from .parameterizations import Adapter, b_only, full, lora, rslora
 from .tasks import minimum_norm_update, row_space_residual, synthetic_task, task_sequence
-from .training import DEFAULT_EPS, _blas_limit, finetune
+from .training import DEFAULT_EPS, _serial_blas, finetune
 from .transforms import adam, sgd
 
 __all__ = [
@@ -73,16 +71,6 @@ METHODS = ("full", "lora", "rslora", "lora_2r", "b_only")
 #: LoRA's alpha for the fixed-alpha scalings (PEFT's default ``lora_alpha``).
 ALPHA = 8.0
 
-
-def _serial_blas(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a trial with one BLAS thread (its matrices are small; see training.SERIAL_BLAS_LIMIT)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _blas_limit(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def make_adapter(method: str, rank: int, alpha: float = ALPHA) -> Adapter:
