@@ -63,12 +63,11 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -76,6 +75,7 @@ import numpy as np
 import pandas as pd
 
 from .. import backend, linalg, spectral
+from ..linalg._blas import one_blas_thread
 from .._validation import check_callback, check_choice, check_float, check_int
 from ..iteration import iterate
 from ..results import STOP_REASONS, HistoryRecorder, seed_of
@@ -98,15 +98,7 @@ EXACT_LIMIT = 256
 SERIAL_BLAS_LIMIT = 256
 
 
-@contextlib.contextmanager
-def _blas_limit(active: bool) -> Iterator[None]:
-    if not active:
-        yield
-        return
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+_blas_limit = one_blas_thread  # BLAS on one thread for the block (linalg's cached controller)
 
 
 def _serial_blas(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend
 from .._validation import check_arrays, check_int
 from . import _jit
+from ._blas import one_blas_thread
 from ._segment import csr_matmul, rowwise_dot, sampled_dot, stable_argsort
 from ._solve import batched_spd_solve
 
@@ -738,10 +739,5 @@ def serial_blas(active: bool = True) -> Iterator[None]:
     2-thread AltMin sweep gained nothing until BLAS was limited to one thread (the
     BLAS calls inside the loop are ``m x k`` QRs, too small to benefit from threads).
     """
-    if not active:
-        yield
-        return
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread(active):  # the cached controller of linalg._blas
         yield
